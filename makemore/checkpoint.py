@@ -1,0 +1,48 @@
+"""Checkpoints: the model's tensors, the vocabulary, the resolved config and the step, in one file.
+
+They load with `torch.load(weights_only=True)` only, so loading one never runs code from it, and the
+model class is looked up among the known models, never imported from a name in the file.
+"""
+
+import os
+
+import torch
+
+from makemore import MakemoreError
+from makemore.data import Vocab
+from makemore.models import MODELS
+
+
+def save(path, model, vocab, config, step):
+    """Write atomically: a reader (or a crash) sees the old file or the new one, never a torn one."""
+    state = {
+        "model": model.name,
+        "model_args": {k: v for k, v in config["model"].items() if k != "_target_"},
+        "state_dict": model.state_dict(),
+        "itos": vocab.itos,
+        "config": config,
+        "step": step,
+    }
+    tmp = f"{path}.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load(path):
+    """(model, vocab, checkpoint dict) from a checkpoint file."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise MakemoreError(f"checkpoint {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise MakemoreError(f"checkpoint {str(path)!r} is a directory, not a checkpoint file") from None
+    except Exception as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise MakemoreError(f"checkpoint {str(path)!r} cannot be loaded safely: {reason}") from None
+    try:
+        vocab = Vocab(list(state["itos"]))
+        model = MODELS[state["model"]](len(vocab), **state["model_args"])
+        model.load_state_dict(state["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise MakemoreError(f"checkpoint {str(path)!r} is not a makemore checkpoint ({type(e).__name__}: {e})") from None
+    return model, vocab, state

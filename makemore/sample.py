@@ -1,0 +1,18 @@
+"""Sample names from a saved checkpoint: `python -m makemore.sample checkpoint=runs/.../checkpoint.pt count=10`."""
+
+import hydra
+
+from makemore import checkpoint
+from makemore.sampling import sample
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="sample")
+def main(cfg):
+    model, vocab, state = checkpoint.load(cfg.checkpoint)
+    seed = state["config"]["seed"] if cfg.seed is None else cfg.seed
+    for word in sample(model, cfg.count, seed, cfg.batched):
+        print(vocab.decode(word))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""Score words with a saved checkpoint: `python -m makemore.score checkpoint=... words=[andrej,andrejq]`."""
+
+import hydra
+
+from makemore import checkpoint
+from makemore.sampling import score
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="score")
+def main(cfg):
+    model, vocab, _ = checkpoint.load(cfg.checkpoint)
+    words = [str(w) for w in cfg.words]
+    for word, nll in zip(words, score(model, vocab, words)):
+        print(f"{word}\t{nll:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Train one model (`python train.py model=neural reg=0.01`) or sweep (`python train.py -m ...`)."""
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+
+from makemore.training import run
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg):
+    return run(cfg, HydraConfig.get().runtime.output_dir)
+
+
+if __name__ == "__main__":
+    main()
