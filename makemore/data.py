@@ -4,6 +4,7 @@ Everything runs on numpy arrays in chunks, never on a Python list of strings or 
 character, so a file of 10M lines costs a few seconds and a few hundred MB. Counts stay int64.
 """
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,9 +187,33 @@ def _word_chunks(words, size=CHUNK):
         lo = hi
 
 
+def available_memory():
+    """Bytes of memory available to this process (Linux: MemAvailable; elsewhere: all of it)."""
+    try:
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_table(V, context):
+    """Refuse, with the memory it would take, a context whose dense (V**context, V) tables do not fit.
+
+    A run holds about four such tables of 8-byte entries: the counts of the splits, the model, its gradient.
+    """
+    entries = V**context * V
+    need, have = 4 * 8 * entries, available_memory()
+    if need > have:
+        raise MakemoreError(
+            f"context={context} needs tables of {V**context:,} x {V} entries, about {need / 2**30:.1f} GiB, "
+            f"but {have / 2**30:.1f} GiB of memory is available: use a shorter context"
+        )
+
+
 def count(words, labels, context, splits=3):
     """N[s, c, y]: how often token y follows context c in the words of split s (int64, exact)."""
     V = len(words.vocab)
+    check_table(V, context)
     C = V**context
     starts = np.concatenate([[0], np.cumsum(words.lengths)])
     N = np.zeros(splits * C * V, dtype=np.int64)
@@ -196,5 +221,9 @@ def count(words, labels, context, splits=3):
         lengths = words.lengths[lo:hi]
         ctx, y = examples(words.ids[starts[lo] : starts[hi]], lengths, context, V)
         key = np.repeat(labels[lo:hi].astype(np.int64), lengths + 1) * (C * V) + ctx * V + y
-        N += np.bincount(key, minlength=splits * C * V)
+        if len(N) <= 4 * len(key):  # a dense histogram is cheapest
+            N += np.bincount(key, minlength=len(N))
+        else:  # a table much larger than the chunk: add only the keys that occur
+            keys, n = np.unique(key, return_counts=True)
+            N[keys] += n
     return torch.from_numpy(N.reshape(splits, C, V))
