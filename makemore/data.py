@@ -177,6 +177,14 @@ def examples(ids, lengths, context, V):
     return ctx, S[t]
 
 
+def split_examples(words, labels, part, context):
+    """The (context id, next token) pairs of the words in one split, as int64 tensors."""
+    keep = labels == part
+    ids = words.ids[np.repeat(keep, words.lengths)]
+    ctx, y = examples(ids, words.lengths[keep], context, len(words.vocab))
+    return torch.from_numpy(ctx), torch.from_numpy(y)
+
+
 def _word_chunks(words, size=CHUNK):
     """Slices of whole words whose characters add up to about `size`."""
     ends = np.cumsum(words.lengths)

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
 from makemore import checkpoint
-from makemore.data import count, read_words, split
+from makemore.data import count, read_words, split, split_examples
 from makemore.models import Stats
 from makemore.sampling import sample
 
@@ -23,18 +23,25 @@ def nll_or_none(model, stats):
     return model.nll(stats).item() if stats.total else None
 
 
-def fit(model, train, val, cfg, writer):
-    """Full-batch gradient descent on the training counts; a model without parameters is logged as a flat line."""
+def fit(model, train, val, cfg, writer, examples=None):
+    """Gradient descent, full batch on the training counts, or on minibatches of `examples` (context ids,
+    targets) when cfg.batch_size is set; a model without parameters is logged as a flat line."""
     model.fit(train)
     params = [p for p in model.parameters() if p.requires_grad]
+    minibatch = cfg.batch_size is not None and params
+    g = torch.Generator().manual_seed(cfg.seed)  # draws the minibatches and nothing else
     for step in range(cfg.steps + 1):
-        nll = model.nll(train)
+        if minibatch:
+            i = torch.randint(len(examples[1]), (cfg.batch_size,), generator=g)
+            nll = model.nll_examples(examples[0][i], examples[1][i])
+        else:
+            nll = model.nll(train)
         loss = nll + model.regularization()
         writer.add_scalar("train/loss", loss.item(), step)
         if step % cfg.eval_interval == 0 or step == cfg.steps:
-            writer.add_scalar("train/nll", nll.item(), step)
-            if val.total:
-                with torch.no_grad():
+            with torch.no_grad():
+                writer.add_scalar("train/nll", model.nll(train).item() if minibatch else nll.item(), step)
+                if val.total:
                     writer.add_scalar("val/nll", model.nll(val).item(), step)
         if step == cfg.steps or not params:
             continue
@@ -62,8 +69,9 @@ def run(cfg, out):
              len(words), len(words.vocab), train.total, val.total, test.total)
 
     model = instantiate(cfg.model, vocab_size=len(words.vocab))
+    examples = split_examples(words, labels, 0, cfg.context) if cfg.batch_size is not None else None
     with SummaryWriter(str(out)) as writer:
-        fit(model, train, val, cfg, writer)
+        fit(model, train, val, cfg, writer, examples)
         with torch.no_grad():
             nlls = {s: nll_or_none(model, stats) for s, stats in zip(SPLITS, (train, val, test))}
         if nlls["test"] is not None:

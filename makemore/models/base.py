@@ -53,6 +53,10 @@ class LanguageModel(nn.Module):
         logp = self.log_probs(stats.rows).double()
         return -torch.where(stats.N > 0, stats.N * logp, 0.0).sum() / stats.total
 
+    def nll_examples(self, ctx, y):
+        """Average negative log-likelihood of single examples: the per-example path of minibatch training."""
+        return -self.log_probs(ctx)[torch.arange(len(y)), y].double().mean()
+
     def objective(self, stats):
-        """What training minimizes: NLL plus regularization."""
+        """What full-batch training minimizes: NLL plus regularization."""
         return self.nll(stats) + self.regularization()
