@@ -13,7 +13,7 @@ import torch
 from makemore import MakemoreError
 
 END = "."  # the start/end token, index 0 of every vocabulary
-CHUNK = 1 << 22  # bytes (or words) handled at once: bounds the memory of every pass
+CHUNK = 1 << 20  # bytes (or characters) handled at once: bounds the memory of every pass
 WHITESPACE = np.array([ord(c) for c in " \t\r\v\f\x1c\x1d\x1e\x1f\x85\xa0"])
 
 
@@ -70,7 +70,7 @@ def _codes(raw):
     """Characters of UTF-8 bytes as an array of code points (the bytes themselves where all are ASCII)."""
     if raw.isascii():
         return np.frombuffer(raw, dtype=np.uint8)
-    return np.frombuffer(raw.decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
+    return np.frombuffer(raw.decode("utf-8").encode("utf-32-le"), dtype=np.uint32)  # may raise UnicodeDecodeError
 
 
 def _strip_lines(codes):
@@ -79,7 +79,7 @@ def _strip_lines(codes):
     newline = codes == 10
     ink = ~newline & ~np.isin(codes, WHITESPACE)
     line = np.cumsum(newline) - newline  # line number of every position
-    pos = np.arange(n)
+    pos = np.arange(n, dtype=np.int32)
     # A character is kept when a non-blank one stands at or before it and at or after it on its line.
     last_ink = np.maximum.accumulate(np.where(ink, pos, -1))
     next_ink = np.minimum.accumulate(np.where(ink, pos, n)[::-1])[::-1]
@@ -103,41 +103,41 @@ def read_words(path):
         raise MakemoreError(f"data.path {path!r} does not exist") from None
     except OSError as e:
         raise MakemoreError(f"data.path {path!r} cannot be read: {e.strerror}") from None
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise MakemoreError(f"data.path {path!r} is not UTF-8 text (byte {e.start} is invalid)") from None
     notes = []
     if b"\r\n" in raw:
         notes.append("Windows line endings were read as plain newlines")
-    parts, lengths, stripped = [], [], 0
+    parts, lengths, chars, stripped = [], [], set(), 0
     start = 0
     while start < len(raw):  # chunks that end at a newline, so no line is cut
         end = raw.find(b"\n", min(start + CHUNK, len(raw)) - 1)
         end = len(raw) if end < 0 else end + 1
-        codes, lens, n_stripped = _strip_lines(_codes(raw[start:end]))
+        try:
+            codes, lens, n_stripped = _strip_lines(_codes(raw[start:end]))
+        except UnicodeDecodeError as e:
+            raise MakemoreError(f"data.path {path!r} is not UTF-8 text (byte {start + e.start} is invalid)") from None
         stripped += n_stripped
+        chars.update(np.flatnonzero(np.bincount(codes)) if codes.dtype == np.uint8 else np.unique(codes))
         parts.append(codes)
         lengths.append(lens)
         start = end
-    codes = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+    del raw
     lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
     if len(lengths) == 0:
         raise MakemoreError(f"data.path {path!r} holds no words (it is empty or all lines are blank)")
     if stripped:
         notes.append(f"{stripped} lines had surrounding whitespace, which was stripped")
-    chars = np.unique(codes)
+    chars = np.array(sorted(chars), dtype=np.int64)
     if ord(END) in chars:
         raise MakemoreError(f"data.path {path!r} uses {END!r}, which is reserved for the start/end token")
     vocab = Vocab([END] + [chr(c) for c in chars])
     dtype = np.uint8 if len(vocab) <= 256 else np.int32
-    if codes.dtype == np.uint8:  # one table look-up per character
-        table = np.zeros(256, dtype)
-        table[chars] = np.arange(1, len(vocab), dtype=dtype)
-        ids = table[codes]
-    else:
-        ids = (np.searchsorted(chars, codes) + 1).astype(dtype)
-    return Words(vocab, ids, lengths.astype(np.int64), notes)
+    table = np.zeros(256, dtype)  # for ASCII chunks: one table look-up per character
+    table[chars[chars < 256]] = np.arange(1, 1 + (chars < 256).sum(), dtype=dtype)
+    ids, at = np.empty(sum(len(p) for p in parts), dtype), 0
+    for codes in parts:
+        ids[at : at + len(codes)] = table[codes] if codes.dtype == np.uint8 else np.searchsorted(chars, codes) + 1
+        at += len(codes)
+    return Words(vocab, ids, lengths.astype(np.int64, copy=False), notes)
 
 
 def split(n_words, val_fraction, test_fraction, seed):
