@@ -1,0 +1,167 @@
+"""Benchmarks: the project's code against the lecture's methods, in one process run, as ratios.
+
+    python -m makemore.bench            # names.txt: counting, a training step, sampling, threads, start-up
+    python -m makemore.bench --scale    # also 1M and 10M line data sets: whole runs, time and peak memory
+
+Timings are medians of repeats; the machine is shared, so read the ratios, which are measured side by side.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from makemore.data import count, examples, read_words, split
+from makemore.models import Counts, Neural, Stats
+from makemore.sampling import sample_batched, sample_one_by_one
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = ROOT / "data" / "names.txt"
+
+
+def timed(f, repeat):
+    """Median seconds of `repeat` calls of f."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def lecture_counts(path):
+    """The lecture's loop: one tensor update per bigram."""
+    words = open(path).read().splitlines()
+    chars = sorted(set("".join(words)))
+    stoi = {s: i + 1 for i, s in enumerate(chars)} | {".": 0}
+    N = torch.zeros((len(stoi), len(stoi)), dtype=torch.int32)
+    for w in words:
+        chs = ["."] + list(w) + ["."]
+        for ch1, ch2 in zip(chs, chs[1:]):
+            N[stoi[ch1], stoi[ch2]] += 1
+    return N
+
+
+def project_counts(path):
+    words = read_words(path)
+    return count(words, split(len(words), 0, 0, 0), 1)
+
+
+def lecture_step(xenc, ys, W):
+    """One step of the lecture's one-hot training over every example."""
+    probs = (xenc @ W).exp()
+    probs = probs / probs.sum(1, keepdims=True)
+    loss = -probs[torch.arange(len(ys)), ys].log().mean() + 0.01 * (W**2).mean()
+    W.grad = None
+    loss.backward()
+    W.data += -50 * W.grad
+
+
+def project_step(model, stats):
+    model.W.grad = None
+    model.objective(stats).backward()
+    with torch.no_grad():
+        model.W -= 50 * model.W.grad
+
+
+def wall(cmd, repeat=3):
+    return timed(lambda: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), repeat)
+
+
+def run_measured(args):
+    """Wall seconds and peak resident memory (MB) of one command, from the kernel's accounting of the child."""
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+             "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, check=True, capture_output=True, text=True)
+    seconds, kb = out.stdout.split()
+    return float(seconds), int(kb) / 1024
+
+
+def table(rows, header):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?") \
+        if os.path.exists("/proc/cpuinfo") else platform.processor()
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def speed():
+    torch.set_num_threads(1)
+    rows = []
+    t_ref, t_ours = timed(lambda: lecture_counts(NAMES), 3), timed(lambda: project_counts(NAMES), 5)
+    rows.append(("bigram counts of names.txt (read, encode, count)", "Python loop", t_ref, t_ours))
+
+    words = read_words(NAMES)
+    stats = Stats.of(count(words, split(len(words), 0, 0, 0), 1)[0])
+    xs, ys = (torch.from_numpy(a) for a in examples(words.ids, words.lengths, 1, 27))  # the lecture's xs, ys
+    W = torch.randn((27, 27), generator=torch.Generator().manual_seed(1), requires_grad=True)
+    xenc = F.one_hot(xs, 27).float()
+    model = Neural(27, reg=0.01)
+    t_ref = timed(lambda: lecture_step(xenc, ys, W), 10)
+    t_ours = timed(lambda: project_step(model, stats), 200)
+    rows.append(("one full-batch training step", "one-hot matmul", t_ref, t_ours))
+
+    counts = Counts(27)
+    counts.fit(stats)
+    t_ref = timed(lambda: sample_one_by_one(counts, 10_000, 1), 3)
+    t_ours = timed(lambda: sample_batched(counts, 10_000, 1), 5)
+    rows.append(("sampling 10,000 names", "one at a time", t_ref, t_ours))
+
+    t_imports = wall([sys.executable, "-c", "import torch, hydra, tensorboard"])
+    with tempfile.TemporaryDirectory() as tmp:
+        t_train = wall([sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}"])
+
+    print(f"Machine: {machine()}\n")
+    print(table([(what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster") for what, ref, a, b in rows]
+                + [("`python train.py model=neural` (100 steps, all outputs)", "`import torch, hydra, tensorboard`",
+                    f"{t_imports * 1e3:.0f} ms", f"{t_train * 1e3:.0f} ms", f"{t_train / t_imports:.2f}x the imports")],
+                ["what", "reference", "reference time", "makemore time", "ratio"]))
+
+    thread_rows = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        thread_rows.append((threads, f"{timed(lambda: project_step(model, stats), 500) * 1e3:.3f} ms",
+                            f"{timed(lambda: lecture_step(xenc, ys, W), 10) * 1e3:.1f} ms"))
+    torch.set_num_threads(1)
+    print("\n" + table(thread_rows, ["torch threads", "makemore step (27x27)", "lecture one-hot step"]))
+
+
+def make_data(n, path, seed=0):
+    """A data set of n lines drawn with replacement from names.txt."""
+    names = np.array(NAMES.read_text().split())
+    picks = names[np.random.default_rng(seed).integers(0, len(names), n)]
+    path.write_text("\n".join(picks) + "\n")
+
+
+def scale():
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (1_000_000, 10_000_000):
+            path = Path(tmp) / f"names_{n}.txt"
+            make_data(n, path)
+            for model in ("counts", "neural"):
+                seconds, mb = run_measured([sys.executable, "train.py", f"model={model}", f"data.path={path}",
+                                            f"hydra.run.dir={tmp}/run_{n}_{model}"])
+                rows.append((f"{n:,}", model, f"{seconds:.1f} s", f"{mb:.0f} MB"))
+    print("\n" + table(rows, ["lines", "model", "whole `python train.py` run", "peak resident memory"]))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", action="store_true", help="also time whole runs on 1M and 10M lines")
+    speed()
+    if parser.parse_args().scale:
+        scale()
