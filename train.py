@@ -3,10 +3,12 @@
 import hydra
 from hydra.core.hydra_config import HydraConfig
 
+from makemore.cli import reported
 from makemore.training import run
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
+@reported
 def main(cfg):
     return run(cfg, HydraConfig.get().runtime.output_dir)
 

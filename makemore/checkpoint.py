@@ -5,6 +5,8 @@ model class is looked up among the known models, never imported from a name in t
 """
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -13,8 +15,11 @@ from makemore.data import Vocab
 from makemore.models import MODELS
 
 
-def save(path, model, vocab, config, step):
-    """Write atomically: a reader (or a crash) sees the old file or the new one, never a torn one."""
+def save(path, model, vocab, config, step, rng=None):
+    """Write atomically: a reader (or a crash) sees the old file or the new one, never a torn one.
+
+    `rng` is the state of the generator that draws minibatches, so that a resumed run draws the same ones.
+    """
     state = {
         "model": model.name,
         "model_args": {k: v for k, v in config["model"].items() if k != "_target_"},
@@ -22,10 +27,24 @@ def save(path, model, vocab, config, step):
         "itos": vocab.itos,
         "config": config,
         "step": step,
+        "rng": rng,
     }
     tmp = f"{path}.tmp"
     torch.save(state, tmp)
     os.replace(tmp, path)
+
+
+@dataclass
+class Checkpoints:
+    """Where one run saves its checkpoints: call it with the step (and minibatch generator state)."""
+
+    path: Path
+    model: object
+    vocab: Vocab
+    config: dict
+
+    def __call__(self, step, rng=None):
+        save(self.path, self.model, self.vocab, self.config, step, rng)
 
 
 def load(path):

@@ -59,6 +59,19 @@ class Words:
     def __len__(self):
         return len(self.lengths)
 
+    def duplicates(self):
+        """How many words repeat an earlier one (by a 64-bit hash of each word, chunk by chunk)."""
+        weights = np.random.default_rng(0).integers(1, 2**63, size=int(self.lengths.max()), dtype=np.uint64)
+        starts = np.concatenate([[0], np.cumsum(self.lengths)])
+        keys = []
+        for lo, hi in _word_chunks(self):
+            lengths = self.lengths[lo:hi]
+            first = np.cumsum(lengths) - lengths
+            pos = np.arange(int(lengths.sum())) - np.repeat(first, lengths)
+            h = (self.ids[starts[lo] : starts[hi]].astype(np.uint64) + np.uint64(1)) * weights[pos]
+            keys.append(np.add.reduceat(h, first) ^ lengths.astype(np.uint64))
+        return len(self) - len(np.unique(np.concatenate(keys)))
+
     def words(self, index=None):
         """Decode words back to strings (all of them, or those at `index`)."""
         starts = np.concatenate([[0], np.cumsum(self.lengths)])
@@ -88,7 +101,7 @@ def _strip_lines(codes):
     keep = ~newline & (last_ink >= line_start) & (next_ink < line_end)
     lines = int(line[-1]) + 1 if n else 0
     lengths = np.bincount(line[keep], minlength=lines)
-    stripped = np.bincount(line[~newline & ~keep], minlength=lines)
+    stripped = np.bincount(line[~newline & ~keep & (codes != 13)], minlength=lines)  # 13: CR, noted apart
     return codes[keep], lengths[lengths > 0], int(((stripped > 0) & (lengths > 0)).sum())
 
 
@@ -125,7 +138,7 @@ def read_words(path):
     if len(lengths) == 0:
         raise MakemoreError(f"data.path {path!r} holds no words (it is empty or all lines are blank)")
     if stripped:
-        notes.append(f"{stripped} lines had surrounding whitespace, which was stripped")
+        notes.append(f"{stripped} line(s) had surrounding whitespace, which was stripped")
     chars = np.array(sorted(chars), dtype=np.int64)
     if ord(END) in chars:
         raise MakemoreError(f"data.path {path!r} uses {END!r}, which is reserved for the start/end token")
@@ -141,13 +154,11 @@ def read_words(path):
 
 
 def split(n_words, val_fraction, test_fraction, seed):
-    """Assign every word to train (0), val (1) or test (2) by a permutation drawn with `seed`."""
+    """Assign every word to train (0), val (1) or test (2) by a permutation drawn with `seed`.
+
+    The held-out counts are rounded down, so fractions that add up to less than 1 always leave a word to train on.
+    """
     n_val, n_test = int(n_words * val_fraction), int(n_words * test_fraction)
-    if n_val + n_test >= n_words:
-        raise MakemoreError(
-            f"data.val_fraction={val_fraction} and data.test_fraction={test_fraction} leave no training "
-            f"words out of {n_words}"
-        )
     perm = torch.randperm(n_words, generator=torch.Generator().manual_seed(seed)).numpy()
     labels = np.zeros(n_words, dtype=np.int8)
     labels[perm[:n_val]] = 1

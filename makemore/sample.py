@@ -2,11 +2,13 @@
 
 import hydra
 
+from makemore.cli import reported
 from makemore import checkpoint
 from makemore.sampling import sample
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="sample")
+@reported
 def main(cfg):
     model, vocab, state = checkpoint.load(cfg.checkpoint)
     seed = state["config"]["seed"] if cfg.seed is None else cfg.seed

@@ -2,11 +2,13 @@
 
 import hydra
 
+from makemore.cli import reported
 from makemore import checkpoint
 from makemore.sampling import score
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="score")
+@reported
 def main(cfg):
     model, vocab, _ = checkpoint.load(cfg.checkpoint)
     words = [str(w) for w in cfg.words]

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import signal
 import time
 from pathlib import Path
 
@@ -10,9 +11,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
-from makemore import checkpoint
+from makemore import MakemoreError, checkpoint
+from makemore.config import validate
 from makemore.data import count, read_words, split, split_examples
 from makemore.models import Stats
+from makemore.interrupt import caught
 from makemore.sampling import sample
 
 log = logging.getLogger(__name__)
@@ -23,66 +26,123 @@ def nll_or_none(model, stats):
     return model.nll(stats).item() if stats.total else None
 
 
-def fit(model, train, val, cfg, writer, examples=None):
-    """Gradient descent, full batch on the training counts, or on minibatches of `examples` (context ids,
-    targets) when cfg.batch_size is set; a model without parameters is logged as a flat line."""
-    model.fit(train)
+def fit(model, data, cfg, writer, save, start=0, rng=None):
+    """Gradient descent from step `start`: full batch on the training counts, or minibatches of the training
+    examples when cfg.batch_size is set; a model without parameters is logged as a flat line.
+
+    `save` (checkpoint.Checkpoints) writes a checkpoint; it is called at every evaluation, so a run that
+    stops leaves the last good one, and on Ctrl-C or SIGTERM, which stop the run between two steps.
+    """
+    train, val = data["train"], data["val"]
     params = [p for p in model.parameters() if p.requires_grad]
     minibatch = cfg.batch_size is not None and params
     g = torch.Generator().manual_seed(cfg.seed)  # draws the minibatches and nothing else
-    for step in range(cfg.steps + 1):
-        if minibatch:
-            i = torch.randint(len(examples[1]), (cfg.batch_size,), generator=g)
-            nll = model.nll_examples(examples[0][i], examples[1][i])
-        else:
-            nll = model.nll(train)
-        loss = nll + model.regularization()
-        writer.add_scalar("train/loss", loss.item(), step)
-        if step % cfg.eval_interval == 0 or step == cfg.steps:
-            with torch.no_grad():
-                writer.add_scalar("train/nll", model.nll(train).item() if minibatch else nll.item(), step)
-                if val.total:
-                    writer.add_scalar("val/nll", model.nll(val).item(), step)
-        if step == cfg.steps or not params:
-            continue
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
+    if rng is not None:
+        g.set_state(rng)
+    last_saved = None
+    with caught(signal.SIGINT, signal.SIGTERM) as signals:
+        for step in range(start, cfg.steps + 1):
+            rng = g.get_state()  # as it was before this step's draw: a run resumed here draws the same batch
+            if signals.received:
+                save(step, rng)
+                raise Interrupted(signals.received, step, save.path)
+            if minibatch:
+                i = torch.randint(len(data["examples"][1]), (cfg.batch_size,), generator=g)
+                nll = model.nll_examples(data["examples"][0][i], data["examples"][1][i])
+            else:
+                nll = model.nll(train)
+            loss = nll + model.regularization()
+            if not torch.isfinite(loss):
+                kept = f"{save.path} of step {last_saved} is kept" if last_saved is not None else "nothing was saved"
+                raise MakemoreError(f"training stopped at step {step}: the loss became {loss.item()} "
+                                    f"(is lr={cfg.lr} too large?); {kept}")
+            writer.add_scalar("train/loss", loss.item(), step)
+            if step % cfg.eval_interval == 0 or step == cfg.steps:
+                with torch.no_grad():
+                    writer.add_scalar("train/nll", model.nll(train).item() if minibatch else nll.item(), step)
+                    if val.total:
+                        writer.add_scalar("val/nll", model.nll(val).item(), step)
+                save(step, rng)
+                last_saved = step
+            if step == cfg.steps or not params:
+                continue
             for p in params:
-                p -= cfg.lr * p.grad
+                p.grad = None
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= cfg.lr * p.grad
     log.info("step %d: train loss %.4f", cfg.steps, loss.item())
 
 
+class Interrupted(MakemoreError):
+    def __init__(self, signal_name, step, path):
+        super().__init__(f"{signal_name} at step {step}: saved {path}; to continue, run the same command "
+                         f"with resume={path.parent}")
+        self.exit_code = 130 if signal_name == "SIGINT" else 143
+
+
+RESUMABLE = {"steps", "eval_interval", "threads", "sample", "resume"}  # what may change when a run is resumed
+
+
+def resumed(cfg, out):
+    """(run folder, checkpoint state) to continue, after checking that the run is the same but for RESUMABLE."""
+    path = Path(cfg.resume)
+    path = path / "checkpoint.pt" if path.is_dir() else path
+    _, _, state = checkpoint.load(path)
+    then, now = state["config"], OmegaConf.to_container(cfg, resolve=True)
+    for key in sorted((set(then) | set(now)) - RESUMABLE):
+        if then.get(key) != now.get(key):
+            raise MakemoreError(f"resume={cfg.resume}: {key} is {now.get(key)} here but {then.get(key)} in the "
+                                f"checkpoint; resume with the run's own config (only {sorted(RESUMABLE)} may change)")
+    if state["step"] > cfg.steps:
+        raise MakemoreError(f"resume={cfg.resume}: the checkpoint is at step {state['step']}, past steps={cfg.steps}")
+    log.info("resuming %s from step %d", path.parent, state["step"])
+    return path.parent, state
+
+
 def run(cfg, out):
-    """Train the configured model and write everything into the folder `out`; return the validation NLL."""
-    start = time.perf_counter()
-    out = Path(out)
+    """Train the configured model and write everything into the folder `out` (or the resumed run's folder);
+    return the validation NLL."""
+    validate(cfg)
+    begin = time.perf_counter()
+    out, state = resumed(cfg, out) if cfg.resume else (Path(out), None)
+    if state is None and (out / "checkpoint.pt").exists():
+        raise MakemoreError(f"{out} already holds a run's checkpoint; resume it with resume={out}, "
+                            f"or choose another hydra.run.dir")
     torch.set_num_threads(cfg.threads)
 
     words = read_words(cfg.data.path)
     for note in words.notes:
         log.warning(note)
+    log.info("%d words (%d of them repeat an earlier line, and count as often as they appear)",
+             len(words), words.duplicates())
     labels = split(len(words), cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed)
-    train, val, test = (Stats.of(N) for N in count(words, labels, cfg.context))
-    log.info("%d words, vocabulary of %d: %d/%d/%d examples in train/val/test",
-             len(words), len(words.vocab), train.total, val.total, test.total)
+    data = dict(zip(SPLITS, (Stats.of(N) for N in count(words, labels, cfg.context))))
+    log.info("vocabulary of %d: %d/%d/%d examples in train/val/test",
+             len(words.vocab), *(data[s].total for s in SPLITS))
+    if cfg.batch_size is not None:
+        data["examples"] = split_examples(words, labels, 0, cfg.context)
 
     model = instantiate(cfg.model, vocab_size=len(words.vocab))
-    examples = split_examples(words, labels, 0, cfg.context) if cfg.batch_size is not None else None
-    with SummaryWriter(str(out)) as writer:
-        fit(model, train, val, cfg, writer, examples)
+    model.fit(data["train"])
+    if state is not None:
+        if state["itos"] != words.vocab.itos:
+            raise MakemoreError(f"resume={cfg.resume}: the checkpoint's vocabulary differs from {cfg.data.path}'s")
+        model.load_state_dict(state["state_dict"])
+    save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, OmegaConf.to_container(cfg, resolve=True))
+    start = 0 if state is None else state["step"]
+    with SummaryWriter(str(out), purge_step=start if state else None) as writer:
+        fit(model, data, cfg, writer, save, start, None if state is None else state.get("rng"))
         with torch.no_grad():
-            nlls = {s: nll_or_none(model, stats) for s, stats in zip(SPLITS, (train, val, test))}
+            nlls = {s: nll_or_none(model, data[s]) for s in SPLITS}
         if nlls["test"] is not None:
             writer.add_scalar("test/nll", nlls["test"], cfg.steps)
-        checkpoint.save(out / "checkpoint.pt", model, words.vocab, OmegaConf.to_container(cfg, resolve=True), cfg.steps)
-
         names = [words.vocab.decode(w) for w in sample(model, cfg.sample.count, cfg.seed, cfg.sample.batched)]
         (out / "samples.txt").write_text("".join(n + "\n" for n in names))
         print("\n".join(names))
 
-    metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - start}
+    metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     log.info("metrics: %s", metrics)
     return nlls["val"] if nlls["val"] is not None else nlls["train"]

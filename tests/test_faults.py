@@ -1,0 +1,250 @@
+"""Bad input, faults and resume: one clear line and a non-zero exit, nothing earlier lost, no code run."""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import NAMES, ROOT, cli, compose_config, metrics
+from makemore import MakemoreError
+from makemore.training import run
+from test_training import scalars
+
+OUTPUTS = ("checkpoint.pt", "samples.txt", "metrics.json")
+
+
+def assert_clear_error(proc, *words):
+    """Exit non-zero with one line on stderr that says what is wrong, and no traceback."""
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+# --- config values -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("override, key", [
+    ("smoothing=-1", "smoothing"), ("reg=-0.1", "reg"), ("lr=0", "lr"), ("lr=inf", "lr"), ("steps=-1", "steps"),
+    ("data.val_fraction=1", "data.val_fraction"), ("data.test_fraction=-0.1", "data.test_fraction"),
+    ("sample.count=-5", "sample.count"), ("context=0", "context"), ("batch_size=0", "batch_size"),
+    ("eval_interval=0", "eval_interval"), ("threads=0", "threads"),
+])
+def test_an_out_of_range_value_is_refused_before_any_work(tmp_path, override, key):
+    with pytest.raises(MakemoreError, match=rf"bad config value {key}=.*: must be"):
+        run(compose_config(override), tmp_path)
+    assert not any((tmp_path / f).exists() for f in OUTPUTS)
+
+
+def test_fractions_that_leave_no_training_words_are_refused(tmp_path):
+    with pytest.raises(MakemoreError, match=r"data.val_fraction \+ data.test_fraction = 1: must be < 1"):
+        run(compose_config("data.val_fraction=0.5", "data.test_fraction=0.5"), tmp_path)
+
+
+def test_bad_value_on_the_command_line_gets_one_line_and_writes_nothing(tmp_path):
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "lr=-1", check=False)
+    assert_clear_error(proc, "lr=-1", "> 0")
+    assert not any((tmp_path / f).exists() for f in OUTPUTS)
+
+
+@pytest.mark.parametrize("override, words", [("lr=abc", ["lr=abc", "Float"]),
+                                             ("model=transformer", ["model/transformer", "counts", "neural"])])
+def test_a_value_of_the_wrong_type_or_an_unknown_model_is_refused_by_hydra(tmp_path, override, words):
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", override, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert all(w in proc.stderr for w in words)
+    assert not tmp_path.exists() or not any((tmp_path / f).exists() for f in OUTPUTS)
+
+
+# --- data --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("content, message", [
+    (None, "does not exist"), ("dir", "is a directory"), (b"", "holds no words"),
+    (b"\n  \n\t\n", "holds no words"), (b"emma\n\xff\xfeolivia\n", r"is not UTF-8 text \(byte 5 "),
+    (b"a.b\n", "reserved for the start/end token"),
+])
+def test_bad_data_file_is_named_in_one_line(tmp_path, content, message):
+    path = tmp_path / "words.txt"
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(MakemoreError, match=message):
+        run(compose_config(f"data.path={path}"), tmp_path / "run")
+
+
+def test_missing_data_file_on_the_command_line(tmp_path):
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", f"data.path={tmp_path}/nope.txt", check=False)
+    assert_clear_error(proc, "nope.txt", "does not exist")
+
+
+def test_fractions_below_1_leave_a_training_word_even_in_a_tiny_file(train_run, tmp_path):
+    path = tmp_path / "w.txt"
+    path.write_text("ab\ncd\n")
+    out, _ = train_run(f"data.path={path}", "data.val_fraction=0.5", "data.test_fraction=0.49", "smoothing=0")
+    m = metrics(out)
+    assert m["train_nll"] == pytest.approx(0.0) and m["val_nll"] == float("inf") and m["test_nll"] is None
+
+
+def test_windows_line_endings_and_whitespace_are_read_with_a_warning(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "w.txt"
+    path.write_bytes(b"emma\r\n  ava \r\nemma\r\n")
+    out = tmp_path / "run"
+    out.mkdir()
+    run(compose_config(f"data.path={path}", "data.val_fraction=0", "data.test_fraction=0"), out)
+    assert "Windows line endings were read as plain newlines" in caplog.text
+    assert "1 line(s) had surrounding whitespace" in caplog.text
+    assert "3 words (1 of them repeat an earlier line" in caplog.text
+
+
+def test_scoring_a_character_outside_the_vocabulary_is_one_line(tmp_path):
+    cli("train.py", f"hydra.run.dir={tmp_path}", "sample.count=0")
+    proc = cli("-m", "makemore.score", f"checkpoint={tmp_path}/checkpoint.pt", "words=[andrej,'zoë']", check=False)
+    assert_clear_error(proc, "zoë", "'ë'", "vocabulary")
+
+
+# --- faults during training --------------------------------------------------------------------------
+
+def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "lr=1e6", check=False)
+    assert_clear_error(proc, "loss became", "lr=1000000.0", "checkpoint.pt of step 10 is kept")
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 10 and torch.isfinite(state["state_dict"]["W"]).all()
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def wait_for(path, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_saves_the_current_step_and_says_how_to_resume(tmp_path, signum, code):
+    cmd = [sys.executable, "train.py", f"hydra.run.dir={tmp_path}", "model=neural", "steps=100000000",
+           "eval_interval=1000000"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(tmp_path / "checkpoint.pt")  # written at step 0: training is under way
+    time.sleep(0.5)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code and "Traceback" not in stderr
+    step = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"]
+    assert step > 0 and stderr.strip() == (
+        f"error: {signal.Signals(signum).name} at step {step}: saved {tmp_path}/checkpoint.pt; "
+        f"to continue, run the same command with resume={tmp_path}")
+    steps = [s for s, _ in scalars(tmp_path)["train/loss"]]
+    assert steps == list(range(step))  # flushed: every step before the one saved
+
+
+@pytest.mark.parametrize("extra", [[], ["batch_size=32"]])
+def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_run, names_subset, extra):
+    common = ["model=neural", f"data.path={names_subset}", *extra]
+    whole, _ = train_run(*common, "steps=100")
+    half, _ = train_run(*common, "steps=50")
+    again, _ = train_run(*common, "steps=100", f"resume={half}")
+    a, b = (torch.load(d / "checkpoint.pt", weights_only=True) for d in (whole, half))
+    assert b["step"] == 100 and torch.equal(a["state_dict"]["W"], b["state_dict"]["W"])
+    assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
+    assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
+    curve = scalars(half)["train/loss"]
+    assert [s for s, _ in curve] == list(range(101)) and curve == scalars(whole)["train/loss"]
+    assert not (again / "checkpoint.pt").exists()  # the resumed run wrote into its own folder
+
+
+def test_resume_with_another_config_is_refused(train_run, names_subset, tmp_path):
+    half, _ = train_run("model=neural", f"data.path={names_subset}", "steps=5")
+    with pytest.raises(MakemoreError, match=r"lr is 10.0 here but 50.0 in the checkpoint"):
+        run(compose_config("model=neural", f"data.path={names_subset}", "lr=10", f"resume={half}"), tmp_path)
+
+
+def test_running_again_into_a_run_folder_never_overwrites_its_checkpoint(tmp_path):
+    cli("train.py", f"hydra.run.dir={tmp_path}", "sample.count=1")
+    before = {f: (tmp_path / f).read_bytes() for f in OUTPUTS}
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "smoothing=5", check=False)
+    assert_clear_error(proc, str(tmp_path), "already holds a run's checkpoint", "resume=")
+    assert before == {f: (tmp_path / f).read_bytes() for f in OUTPUTS}
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
+    cmd = [sys.executable, "train.py", f"hydra.run.dir={tmp_path}", "model=neural", "context=2",
+           "steps=100000000", "eval_interval=1"]  # a checkpoint every step
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(tmp_path / "checkpoint.pt")
+        for delay in (0.013, 0.031, 0.057, 0.101, 0.2):
+            time.sleep(delay)
+            os.kill(proc.pid, signal.SIGSTOP)  # freeze it mid-write, as a SIGKILL would
+            state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+            assert state["state_dict"]["W"].shape == (729, 27)
+            os.kill(proc.pid, signal.SIGCONT)
+    finally:
+        proc.kill()
+        proc.wait()
+    torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+
+
+def test_a_failed_sweep_job_leaves_the_others_whole_and_a_row_saying_so(tmp_path):
+    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "model=neural", "lr=50,-1", "steps=3", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "Error executing job with overrides: ['model=neural', 'lr=-1', 'steps=3']" in proc.stderr
+    good, bad = tmp_path / "0_lr=50,model=neural,steps=3", tmp_path / "1_lr=-1,model=neural,steps=3"
+    assert all((good / f).exists() for f in OUTPUTS) and not any((bad / f).exists() for f in OUTPUTS)
+    assert "failed: MakemoreError: bad config value lr=-1.0" in (tmp_path / "summary.csv").read_text()
+    assert "bad config value lr=-1.0" in (bad / "train.log").read_text()
+
+
+# --- checkpoints from elsewhere ------------------------------------------------------------------------
+
+class CreatesAFile:
+    """Unpickling this runs code: it creates the file `path`."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+@pytest.fixture
+def malicious(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil" / "checkpoint.pt"
+    path.parent.mkdir()
+    torch.save({"model": "neural", "state_dict": CreatesAFile(marker)}, path)
+    return path, marker
+
+
+@pytest.mark.parametrize("command", [
+    ["-m", "makemore.sample", "checkpoint={ck}"],
+    ["-m", "makemore.score", "checkpoint={ck}", "words=[emma]"],
+    ["train.py", "resume={ck}", "hydra.run.dir={tmp}/resume"],
+])
+def test_a_checkpoint_that_would_run_code_is_refused(malicious, tmp_path, command):
+    ck, marker = malicious
+    proc = cli(*(c.format(ck=ck, tmp=tmp_path) for c in command), check=False)
+    assert_clear_error(proc, str(ck), "cannot be loaded safely")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "not ours"])
+def test_a_damaged_checkpoint_is_named_in_one_line(tmp_path, damage):
+    cli("train.py", f"hydra.run.dir={tmp_path}", "sample.count=0")
+    ck = tmp_path / "checkpoint.pt"
+    if damage == "truncated":
+        ck.write_bytes(ck.read_bytes()[:500])
+    elif damage == "garbage":
+        ck.write_bytes(b"not a checkpoint at all")
+    else:
+        torch.save({"weights": torch.zeros(3)}, ck)
+    proc = cli("-m", "makemore.sample", f"checkpoint={ck}", check=False)
+    assert_clear_error(proc, str(ck))
