@@ -39,6 +39,7 @@ class Config:
     eval_interval: int = 10
     threads: int = 1
     resume: Optional[str] = None
+    figures: bool = True
     data: DataConfig = field(default_factory=DataConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
 

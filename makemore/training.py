@@ -10,8 +10,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
 
-from makemore import MakemoreError, checkpoint
+from makemore import MakemoreError, board, checkpoint
 from makemore.config import validate
 from makemore.data import count, read_words, split, split_examples
 from makemore.models import Stats
@@ -41,7 +42,8 @@ def fit(model, data, cfg, writer, save, start=0, rng=None):
         g.set_state(rng)
     last_saved = None
     with caught(signal.SIGINT, signal.SIGTERM) as signals:
-        for step in range(start, cfg.steps + 1):
+        bar = tqdm(range(start, cfg.steps + 1), initial=start, total=cfg.steps + 1, disable=None, leave=False)
+        for step in bar:
             rng = g.get_state()  # as it was before this step's draw: a run resumed here draws the same batch
             if signals.received:
                 save(step, rng)
@@ -57,6 +59,7 @@ def fit(model, data, cfg, writer, save, start=0, rng=None):
                 raise MakemoreError(f"training stopped at step {step}: the loss became {loss.item()} "
                                     f"(is lr={cfg.lr} too large?); {kept}")
             writer.add_scalar("train/loss", loss.item(), step)
+            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
             if step % cfg.eval_interval == 0 or step == cfg.steps:
                 with torch.no_grad():
                     writer.add_scalar("train/nll", model.nll(train).item() if minibatch else nll.item(), step)
@@ -82,7 +85,7 @@ class Interrupted(MakemoreError):
         self.exit_code = 130 if signal_name == "SIGINT" else 143
 
 
-RESUMABLE = {"steps", "eval_interval", "threads", "sample", "resume"}  # what may change when a run is resumed
+RESUMABLE = {"steps", "eval_interval", "threads", "sample", "figures", "resume"}  # what may change when a run is resumed
 
 
 def resumed(cfg, out):
@@ -133,6 +136,7 @@ def run(cfg, out):
     save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, OmegaConf.to_container(cfg, resolve=True))
     start = 0 if state is None else state["step"]
     with SummaryWriter(str(out), purge_step=start if state else None) as writer:
+        board.log_hparams(writer, cfg, model.name)
         fit(model, data, cfg, writer, save, start, None if state is None else state.get("rng"))
         with torch.no_grad():
             nlls = {s: nll_or_none(model, data[s]) for s in SPLITS}
@@ -141,6 +145,8 @@ def run(cfg, out):
         names = [words.vocab.decode(w) for w in sample(model, cfg.sample.count, cfg.seed, cfg.sample.batched)]
         (out / "samples.txt").write_text("".join(n + "\n" for n in names))
         print("\n".join(names))
+        if cfg.figures:
+            board.log_pictures(writer, model, words.vocab.itos, names, out, cfg.steps)
 
     metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

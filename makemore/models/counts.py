@@ -27,6 +27,9 @@ class Counts(LanguageModel):
         N = self.N if rows is None else self.N[rows]
         return self._normalize(N, torch.float64).log()
 
+    def heatmap(self):
+        return self.N, "{:.0f}"
+
     def probs(self):
         # float32 as in the lecture, so that its samples come out the same for the same seed
         return self._normalize(self.N, torch.float32)

@@ -22,5 +22,8 @@ class Neural(LanguageModel):
         W = self.W if rows is None else self.W[rows]
         return W.log_softmax(1)
 
+    def heatmap(self):
+        return self.W.detach().exp(), "{:.1f}"
+
     def regularization(self):
         return self.reg * (self.W**2).mean()

@@ -1,0 +1,227 @@
+"""Sweeps a user can read: the summary, HParams, pictures, launchers, tuning, and TensorBoard itself."""
+
+import csv
+import fcntl
+import json
+import os
+import pty
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from conftest import NAMES, ROOT, cli, compose_config, metrics
+from makemore.board import HPARAMS
+
+
+def events(folder):
+    acc = EventAccumulator(str(folder), size_guidance={"tensors": 0, "images": 0})
+    acc.Reload()
+    return acc
+
+
+def hparams_of(folder):
+    content = events(folder).PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+    return {k: v for k, v in start.session_start_info.hparams.items()}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """A real 2x2 sweep through the CLI: counts and neural, two values of their knobs."""
+    out = tmp_path_factory.mktemp("sweep")
+    proc = cli("train.py", "-m", f"hydra.sweep.dir={out}", f"data.path={NAMES}", "model=counts,neural",
+               "smoothing=0.1,10", "reg=0.01", "steps=20", "sample.count=3")
+    return out, proc
+
+
+def test_summary_has_one_row_per_job_sorted_by_validation_nll(sweep):
+    out, proc = sweep
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
+    assert [float(r["val_nll"]) for r in rows] == sorted(float(r["val_nll"]) for r in rows)
+    for r in rows:
+        assert float(r["val_nll"]) == metrics(out / r["folder"])["val_nll"]
+        assert r["folder"].endswith(f"model={r['model']},reg=0.01,sample.count=3,smoothing={r['smoothing']},steps=20")
+    best = next(line for line in proc.stdout.splitlines() if line.startswith("| * |"))
+    assert rows[0]["folder"] in best
+
+
+def test_summary_plot_is_written(sweep):
+    out, _ = sweep
+    png = (out / "summary.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def test_every_run_logs_the_same_hparams_in_its_own_event_file(sweep):
+    out, _ = sweep
+    runs = sorted(p for p in out.iterdir() if p.is_dir())
+    seen = [hparams_of(run) for run in runs]
+    assert all(set(h) == set(HPARAMS) for h in seen)
+    assert {h["model"].string_value for h in seen} == {"counts", "neural"}
+    assert all(not any(p.is_dir() for p in run.iterdir() if p.name != ".hydra") for run in runs)
+    content = events(runs[0]).PluginTagToContent("hparams")["_hparams_/experiment"]
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(content).experiment
+    assert [m.name.tag for m in experiment.metric_infos] == ["train/nll", "val/nll", "test/nll"]
+
+
+def test_heatmap_and_first_samples_reach_the_run_folder_and_tensorboard(train_run, names_subset):
+    for model in ("counts", "neural"):
+        out, _ = train_run(f"model={model}", f"data.path={names_subset}", "steps=3", "sample.count=4")
+        assert (out / "heatmap.png").read_bytes().startswith(b"\x89PNG")
+        acc = events(out)
+        assert acc.Tags()["images"] == ["heatmap"]
+        text = acc.Tensors("samples/text_summary")[0].tensor_proto.string_val[0].decode()
+        assert text.split("  \n") == (out / "samples.txt").read_text().split()
+
+
+def test_no_heatmap_where_it_would_not_be_readable(train_run, names_subset, caplog):
+    caplog.set_level("INFO")
+    out, _ = train_run("context=2", f"data.path={names_subset}", "steps=1")
+    assert not (out / "heatmap.png").exists() and "no heatmap for context 2" in caplog.text
+
+
+def on_a_terminal(*args):
+    """Run a command with a pseudo-terminal as its stdout and stderr; return what the terminal showed."""
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # 40 rows, 120 columns
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=child, stderr=child)
+    os.close(child)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.wait(timeout=120) == 0
+    return shown.decode(errors="replace")
+
+
+def test_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
+    shown = on_a_terminal("train.py", f"hydra.run.dir={tmp_path}/tty", "model=neural", "steps=5000", "figures=false")
+    assert "loss=" in shown and "/5001" in shown
+    piped = cli("train.py", f"hydra.run.dir={tmp_path}/pipe", "model=neural", "steps=5000", "figures=false")
+    assert piped.stderr == "" and "loss=" not in piped.stdout
+
+
+def same_results(a, b):
+    assert metrics(a) | {"seconds": 0} == metrics(b) | {"seconds": 0}
+    wa, wb = (torch.load(d / "checkpoint.pt", weights_only=True)["state_dict"] for d in (a, b))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert (a / "samples.txt").read_text() == (b / "samples.txt").read_text()
+
+
+def launch(tmp_path, launcher, *extra):
+    out = tmp_path / launcher
+    cli("train.py", "-m", f"hydra/launcher={launcher}", f"hydra.sweep.dir={out}", "model=neural", "seed=1,2",
+        "steps=10", "figures=false", *extra)
+    return sorted(p for p in out.iterdir() if p.is_dir())
+
+
+@pytest.mark.slow
+def test_joblib_runs_jobs_in_parallel_processes_with_the_same_results(tmp_path):
+    basic = launch(tmp_path, "basic")
+    joblib = launch(tmp_path, "joblib", "hydra.launcher.n_jobs=2")
+    assert len(joblib) == 2
+    logs = [(d / "train.log").read_text() for d in joblib]
+    assert all("metrics" in log for log in logs)
+    for a, b in zip(basic, joblib):
+        same_results(a, b)
+
+
+@pytest.mark.slow
+def test_ray_runs_a_sweep_on_a_local_ray_with_the_same_results(tmp_path):
+    pytest.importorskip("ray")
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    basic = launch(tmp_path, "basic")
+    ray = launch(tmp_path, "ray")
+    assert len(ray) == 2
+    for a, b in zip(basic, ray):
+        same_results(a, b)
+
+
+@pytest.mark.parametrize("launcher, cpus", [("submitit_slurm", None), ("slurm", 1)])
+def test_slurm_launcher_configs_compose(launcher, cpus):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}", "hydra.launcher.partition=gpu"],
+                      return_hydra_config=True)
+    assert cfg.hydra.launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert cfg.hydra.launcher.cpus_per_task == cpus and cfg.hydra.launcher.partition == "gpu"
+
+
+def test_ray_cluster_config_joins_a_running_cluster():
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=["hydra/launcher=ray_cluster"], return_hydra_config=True)
+    assert cfg.hydra.launcher.ray.init.address == "auto" and cfg.hydra.launcher.ray.remote.num_cpus == 1
+
+
+@pytest.mark.slow
+def test_optuna_search_minimizes_the_validation_nll(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    cli("train.py", "hparams_search=counts_optuna", f"hydra.sweep.dir={tmp_path}", "hydra.sweeper.n_trials=4",
+        "figures=false", "sample.count=0")
+    rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
+    assert len(rows) == 4
+    result = (tmp_path / "optimization_results.yaml").read_text()
+    assert f"best_value: {rows[0]['val_nll']}" in result and f"smoothing: {rows[0]['smoothing']}" in result
+
+
+@pytest.mark.parametrize("name", ["lecture", "smoothing", "regularization", "contexts"])
+def test_experiment_presets_compose(name):
+    cfg = compose_config(f"experiment={name}")
+    if name == "lecture":
+        assert (cfg.data.val_fraction, cfg.data.test_fraction, cfg.seed, cfg.lr, cfg.reg) == (0, 0, 2147483647, 50, 0.01)
+    else:
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            hydra_cfg = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True).hydra
+        assert hydra_cfg.mode.name == "MULTIRUN" and hydra_cfg.sweeper.params
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_tensorboard_serves_every_runs_loss_curve(sweep):
+    out, _ = sweep
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(out), "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/data"
+    try:
+        runs, deadline = [], time.monotonic() + 60
+        while len(runs) < 4:
+            assert time.monotonic() < deadline, "tensorboard did not list the runs"
+            time.sleep(0.5)
+            try:
+                runs = json.load(urllib.request.urlopen(f"{base}/runs", timeout=5))
+            except OSError:
+                continue
+        assert sorted(runs) == sorted(p.name for p in out.iterdir() if p.is_dir())
+        for run in runs:
+            query = urllib.parse.urlencode({"run": run, "tag": "train/loss"})
+            points = json.load(urllib.request.urlopen(f"{base}/plugin/scalars/scalars?{query}", timeout=10))
+            assert [p[1] for p in points] == list(range(21))  # [wall time, step, value]
+            assert points[-1][2] == pytest.approx(json.loads((out / run / "metrics.json").read_text())["train_nll"],
+                                                  abs=0.02)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
