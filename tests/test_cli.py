@@ -24,7 +24,7 @@ def cli_run(tmp_path_factory):
 
 def test_train_with_defaults_writes_a_complete_run_folder(cli_run):
     out, proc = cli_run
-    assert RUN_FILES <= files(out) and any(n.startswith("events.out.tfevents") for n in files(out))
+    assert RUN_FILES | {"heatmap.png"} <= files(out) and any(n.startswith("events.out.tfevents") for n in files(out))
     samples = (out / "samples.txt").read_text().splitlines()
     assert len(samples) == 5 and set(samples) <= set(proc.stdout.splitlines())
     assert 2.4 < metrics(out)["train_nll"] < 2.5
@@ -58,9 +58,9 @@ def test_score_command_prints_each_words_nll(cli_run):
 @pytest.mark.slow
 def test_sweep_writes_one_complete_folder_per_job_and_tensorboard_sees_every_run(tmp_path):
     cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", f"data.path={NAMES}", "model=counts,neural",
-        "seed=1,2", "steps=10")
+        "seed=1,2", "steps=10", "figures=false")
     folders = sorted(p for p in tmp_path.iterdir() if p.is_dir())
-    assert [f.name for f in folders] == [f"{i}_model={m},seed={s},steps=10"
+    assert [f.name for f in folders] == [f"{i}_figures=False,model={m},seed={s},steps=10"
                                          for i, (m, s) in enumerate([("counts", 1), ("counts", 2), ("neural", 1), ("neural", 2)])]
     assert all(RUN_FILES <= files(f) for f in folders)
     runs = EventMultiplexer().AddRunsFromDirectory(str(tmp_path))

@@ -104,7 +104,7 @@ def test_windows_line_endings_and_whitespace_are_read_with_a_warning(tmp_path, c
 
 
 def test_scoring_a_character_outside_the_vocabulary_is_one_line(tmp_path):
-    cli("train.py", f"hydra.run.dir={tmp_path}", "sample.count=0")
+    cli("train.py", f"hydra.run.dir={tmp_path}", "sample.count=0", "figures=false")
     proc = cli("-m", "makemore.score", f"checkpoint={tmp_path}/checkpoint.pt", "words=[andrej,'zoë']", check=False)
     assert_clear_error(proc, "zoë", "'ë'", "vocabulary")
 
@@ -167,7 +167,7 @@ def test_resume_with_another_config_is_refused(train_run, names_subset, tmp_path
 
 
 def test_running_again_into_a_run_folder_never_overwrites_its_checkpoint(tmp_path):
-    cli("train.py", f"hydra.run.dir={tmp_path}", "sample.count=1")
+    cli("train.py", f"hydra.run.dir={tmp_path}", "sample.count=1", "figures=false")
     before = {f: (tmp_path / f).read_bytes() for f in OUTPUTS}
     proc = cli("train.py", f"hydra.run.dir={tmp_path}", "smoothing=5", check=False)
     assert_clear_error(proc, str(tmp_path), "already holds a run's checkpoint", "resume=")
@@ -194,7 +194,8 @@ def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
 
 
 def test_a_failed_sweep_job_leaves_the_others_whole_and_a_row_saying_so(tmp_path):
-    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "model=neural", "lr=50,-1", "steps=3", check=False)
+    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "model=neural", "lr=50,-1", "steps=3",
+                check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "Error executing job with overrides: ['model=neural', 'lr=-1', 'steps=3']" in proc.stderr
     good, bad = tmp_path / "0_lr=50,model=neural,steps=3", tmp_path / "1_lr=-1,model=neural,steps=3"
@@ -236,10 +237,17 @@ def test_a_checkpoint_that_would_run_code_is_refused(malicious, tmp_path, comman
     assert not marker.exists()
 
 
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("good")
+    cli("train.py", f"hydra.run.dir={out}", "sample.count=0", "figures=false")
+    return (out / "checkpoint.pt").read_bytes()
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "not ours"])
-def test_a_damaged_checkpoint_is_named_in_one_line(tmp_path, damage):
-    cli("train.py", f"hydra.run.dir={tmp_path}", "sample.count=0")
+def test_a_damaged_checkpoint_is_named_in_one_line(tmp_path, good_checkpoint, damage):
     ck = tmp_path / "checkpoint.pt"
+    ck.write_bytes(good_checkpoint)
     if damage == "truncated":
         ck.write_bytes(ck.read_bytes()[:500])
     elif damage == "garbage":
