@@ -121,13 +121,17 @@ def speed():
     rows.append(("sampling 10,000 names", "one at a time", t_ref, t_ours))
 
     t_imports = wall([sys.executable, "-c", "import torch, hydra, tensorboard"])
-    with tempfile.TemporaryDirectory() as tmp:
-        t_train = wall([sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}"])
+    runs = {}
+    for extra in ([], ["figures=false"]):  # the heatmap alone costs more than the run: matplotlib and 729 labels
+        with tempfile.TemporaryDirectory() as tmp:
+            runs[" ".join(extra)] = wall([sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}", *extra])
 
     print(f"Machine: {machine()}\n")
     print(table([(what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster") for what, ref, a, b in rows]
-                + [("`python train.py model=neural` (100 steps, all outputs)", "`import torch, hydra, tensorboard`",
-                    f"{t_imports * 1e3:.0f} ms", f"{t_train * 1e3:.0f} ms", f"{t_train / t_imports:.2f}x the imports")],
+                + [(f"`python train.py model=neural {extra}` (100 steps, TensorBoard, checkpoint, samples"
+                    + (", heatmap)" if not extra else ")"), "`import torch, hydra, tensorboard`",
+                    f"{t_imports * 1e3:.0f} ms", f"{t * 1e3:.0f} ms", f"{t / t_imports:.2f}x the imports")
+                   for extra, t in runs.items()],
                 ["what", "reference", "reference time", "makemore time", "ratio"]))
 
     thread_rows = []

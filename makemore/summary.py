@@ -42,9 +42,13 @@ def collect(sweep_dir):
     return sorted(rows, key=key)
 
 
-def columns(rows):
-    swept = sorted({k for r in rows for k in r} - set(METRICS) - {"status", "folder"})
-    return swept + list(METRICS) + ["status", "folder"]
+def columns(rows, varying=False):
+    """The override keys (only those whose value differs between jobs, and the model, if `varying`),
+    then the metrics."""
+    keys = sorted({k for r in rows for k in r} - set(METRICS) - {"status", "folder"})
+    if varying:
+        keys = [k for k in keys if k == "model" or len({str(r.get(k)) for r in rows}) > 1]
+    return keys + list(METRICS) + ["status", "folder"]
 
 
 def write_csv(rows, path):
@@ -58,7 +62,7 @@ def write_csv(rows, path):
 
 def table(rows):
     """The rows as a markdown table, the best run marked with *."""
-    cols = columns(rows)
+    cols = columns(rows, varying=True)
     fmt = lambda v: "" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
     lines = ["| | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
     for i, r in enumerate(rows):
@@ -75,7 +79,7 @@ def plot(rows, path):
     import matplotlib.pyplot as plt
 
     ok = [r for r in rows if r["status"] == "ok" and r["val_nll"] is not None and math.isfinite(r["val_nll"])]
-    numeric = [k for k in columns(rows)[: -len(METRICS) - 2] if k != "model" and _all_numbers(ok, k)]
+    numeric = [k for k in columns(rows, varying=True)[: -len(METRICS) - 2] if k != "model" and _all_numbers(ok, k)]
     if not numeric:
         return False
     fig, axes = plt.subplots(1, len(numeric), figsize=(5 * len(numeric), 4), squeeze=False)
