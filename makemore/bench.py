@@ -74,7 +74,10 @@ def project_step(model, stats):
 
 
 def wall(cmd, repeat=3):
-    return timed(lambda: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), repeat)
+    """Median wall seconds of a command; "{i}" in an argument becomes the repeat's number."""
+    runs = iter(range(repeat))
+    return timed(lambda: subprocess.run([a.format(i=next(runs)) if "{i}" in a else a for a in cmd], cwd=ROOT,
+                                        check=True, capture_output=True), repeat)
 
 
 def run_measured(args):
@@ -124,7 +127,8 @@ def speed():
     runs = {}
     for extra in ([], ["figures=false"]):  # the heatmap alone costs more than the run: matplotlib and 729 labels
         with tempfile.TemporaryDirectory() as tmp:
-            runs[" ".join(extra)] = wall([sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}", *extra])
+            runs[" ".join(extra)] = wall([sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}/{{i}}",
+                                          *extra])
 
     print(f"Machine: {machine()}\n")
     print(table([(what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster") for what, ref, a, b in rows]

@@ -1,31 +1,31 @@
-"""The lecture's picture: a model's 27x27 table as a heatmap, each cell labelled with its bigram and value."""
+"""The lecture's picture: a model's 27x27 table as a heatmap, each cell labelled with its bigram and value.
+
+Drawn with Pillow rather than matplotlib: 729 labelled cells take matplotlib two seconds (its import
+and its text layout), longer than a whole bigram run; Pillow takes a tenth of a second.
+"""
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+CELL = 44  # pixels a side
+WHITE, BLUE = np.array([247, 251, 255]), np.array([8, 48, 107])  # the ends of matplotlib's "Blues"
+GRAY = (128, 128, 128)
 
 
 def heatmap(table, itos, fmt):
-    """The picture of `table` (V x V) as an RGB array: cell (i, j) labelled itos[i] + itos[j] and fmt(value)."""
-    import matplotlib  # here, not at start-up: it costs more to import than a whole bigram run
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    V = len(itos)
-    fig, ax = plt.subplots(figsize=(V * 0.6, V * 0.6), dpi=72)
-    ax.imshow(table, cmap="Blues")
-    for i in range(V):
-        for j in range(V):
-            ax.text(j, i, itos[i] + itos[j], ha="center", va="bottom", color="gray", fontsize=7)
-            ax.text(j, i, fmt.format(table[i, j].item()), ha="center", va="top", color="gray", fontsize=7)
-    ax.axis("off")
-    fig.tight_layout()
-    fig.canvas.draw()  # rendered once, for the PNG and for TensorBoard alike
-    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return rgb
+    """The picture of `table` (V x V) as an RGB array: cell (i, j) labelled itos[i] + itos[j] and its value."""
+    table = np.asarray(table, dtype=np.float64)
+    shade = table / table.max() if table.max() > 0 else table
+    colours = (WHITE + (BLUE - WHITE) * shade[..., None]).astype(np.uint8)
+    image = Image.fromarray(np.kron(colours, np.ones((CELL, CELL, 1), dtype=np.uint8)))
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default(size=11)
+    for i, row in enumerate(table):
+        for j, value in enumerate(row):
+            x, y = (j + 0.5) * CELL, (i + 0.5) * CELL
+            draw.text((x, y), itos[i] + itos[j], fill=GRAY, font=font, anchor="md")
+            draw.text((x, y + 1), fmt.format(value), fill=GRAY, font=font, anchor="ma")
+    return np.asarray(image)
 
 
 def save_png(rgb, path):
-    import matplotlib.pyplot as plt
-
-    plt.imsave(path, rgb)
+    Image.fromarray(rgb).save(path)

@@ -2,8 +2,8 @@
 
 import hydra
 
-from makemore.cli import reported
 from makemore import checkpoint
+from makemore.cli import reported
 from makemore.sampling import sample
 
 

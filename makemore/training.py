@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 import signal
 import time
 from pathlib import Path
@@ -15,8 +16,8 @@ from tqdm import tqdm
 from makemore import MakemoreError, board, checkpoint
 from makemore.config import validate
 from makemore.data import count, read_words, split, split_examples
-from makemore.models import Stats
 from makemore.interrupt import caught
+from makemore.models import Stats
 from makemore.sampling import sample
 
 log = logging.getLogger(__name__)
@@ -54,12 +55,13 @@ def fit(model, data, cfg, writer, save, start=0, rng=None):
             else:
                 nll = model.nll(train)
             loss = nll + model.regularization()
-            if not torch.isfinite(loss):
+            value = loss.item()
+            if not math.isfinite(value):
                 kept = f"{save.path} of step {last_saved} is kept" if last_saved is not None else "nothing was saved"
-                raise MakemoreError(f"training stopped at step {step}: the loss became {loss.item()} "
+                raise MakemoreError(f"training stopped at step {step}: the loss became {value} "
                                     f"(is lr={cfg.lr} too large?); {kept}")
-            writer.add_scalar("train/loss", loss.item(), step)
-            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+            writer.add_scalar("train/loss", value, step)
+            bar.set_postfix(loss=f"{value:.4f}", refresh=False)
             if step % cfg.eval_interval == 0 or step == cfg.steps:
                 with torch.no_grad():
                     writer.add_scalar("train/nll", model.nll(train).item() if minibatch else nll.item(), step)
@@ -75,7 +77,7 @@ def fit(model, data, cfg, writer, save, start=0, rng=None):
             with torch.no_grad():
                 for p in params:
                     p -= cfg.lr * p.grad
-    log.info("step %d: train loss %.4f", cfg.steps, loss.item())
+    log.info("step %d: train loss %.4f", cfg.steps, value)
 
 
 class Interrupted(MakemoreError):
@@ -85,10 +87,10 @@ class Interrupted(MakemoreError):
         self.exit_code = 130 if signal_name == "SIGINT" else 143
 
 
-RESUMABLE = {"steps", "eval_interval", "threads", "sample", "figures", "resume"}  # what may change when a run is resumed
+RESUMABLE = {"steps", "eval_interval", "threads", "sample", "figures", "resume"}  # what a resumed run may change
 
 
-def resumed(cfg, out):
+def resumed(cfg):
     """(run folder, checkpoint state) to continue, after checking that the run is the same but for RESUMABLE."""
     path = Path(cfg.resume)
     path = path / "checkpoint.pt" if path.is_dir() else path
@@ -109,7 +111,7 @@ def run(cfg, out):
     return the validation NLL."""
     validate(cfg)
     begin = time.perf_counter()
-    out, state = resumed(cfg, out) if cfg.resume else (Path(out), None)
+    out, state = resumed(cfg) if cfg.resume else (Path(out), None)
     if state is None and (out / "checkpoint.pt").exists():
         raise MakemoreError(f"{out} already holds a run's checkpoint; resume it with resume={out}, "
                             f"or choose another hydra.run.dir")
