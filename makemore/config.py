@@ -8,38 +8,40 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
 from makemore import MakemoreError
 
 
+# Types only: the defaults, with what each key does, are in conf/config.yaml.
 @dataclass
 class DataConfig:
-    path: str = "data/names.txt"
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    split_seed: int = 42
+    path: str = MISSING
+    val_fraction: float = MISSING
+    test_fraction: float = MISSING
+    split_seed: int = MISSING
 
 
 @dataclass
 class SampleConfig:
-    count: int = 20
-    batched: Optional[bool] = None
+    count: int = MISSING
+    batched: Optional[bool] = MISSING
 
 
 @dataclass
 class Config:
-    model: Any = None
-    context: int = 1
-    smoothing: float = 1.0
-    reg: float = 0.01
-    lr: float = 50.0
-    seed: int = 2147483647
-    steps: int = 100
-    batch_size: Optional[int] = None
-    eval_interval: int = 10
-    threads: int = 1
-    resume: Optional[str] = None
-    figures: bool = True
+    model: Any = MISSING
+    context: int = MISSING
+    smoothing: float = MISSING
+    reg: float = MISSING
+    lr: float = MISSING
+    seed: int = MISSING
+    steps: int = MISSING
+    batch_size: Optional[int] = MISSING
+    eval_interval: int = MISSING
+    threads: int = MISSING
+    figures: bool = MISSING
+    resume: Optional[str] = MISSING
     data: DataConfig = field(default_factory=DataConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
 
