@@ -29,8 +29,16 @@ def save(path, model, vocab, config, step, rng=None):
         "step": step,
         "rng": rng,
     }
-    tmp = f"{path}.tmp"
-    torch.save(state, tmp)
+    replace(path, lambda tmp: torch.save(state, tmp))
+
+
+def replace(path, write):
+    """Call write(temporary path), then move the result onto `path` in one step (atomic on POSIX).
+
+    Used for every file a run writes, so that a crash leaves the old file or the new one, never a torn one.
+    """
+    tmp = f"{path}.{os.getpid()}.tmp"  # processes writing one file at once each use their own
+    write(tmp)
     os.replace(tmp, path)
 
 

@@ -27,5 +27,8 @@ def reported(task):
                 raise
             print(f"error: {e}", file=sys.stderr)
             sys.exit(e.exit_code)
+        except KeyboardInterrupt:  # outside training, which saves a checkpoint first (training.fit)
+            print("error: interrupted; nothing was written", file=sys.stderr)
+            sys.exit(130)
 
     return wrapper

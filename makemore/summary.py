@@ -8,13 +8,14 @@ exists even when a failed job makes Hydra stop the sweep with an error; `python 
 import csv
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
 from hydra.core.utils import JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
+
+from makemore.checkpoint import replace
 
 METRICS = ("train_nll", "val_nll", "test_nll", "seconds")
 
@@ -52,12 +53,13 @@ def columns(rows, varying=False):
 
 
 def write_csv(rows, path):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns(rows))
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns(rows))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    replace(path, write)  # jobs that end at once rewrite it in turn, never into each other
 
 
 def table(rows):

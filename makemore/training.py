@@ -145,12 +145,12 @@ def run(cfg, out):
         if nlls["test"] is not None:
             writer.add_scalar("test/nll", nlls["test"], cfg.steps)
         names = [words.vocab.decode(w) for w in sample(model, cfg.sample.count, cfg.seed, cfg.sample.batched)]
-        (out / "samples.txt").write_text("".join(n + "\n" for n in names))
+        checkpoint.replace(out / "samples.txt", lambda tmp: Path(tmp).write_text("".join(n + "\n" for n in names)))
         print("\n".join(names))
         if cfg.figures:
             board.log_pictures(writer, model, words.vocab.itos, names, out, cfg.steps)
 
     metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    checkpoint.replace(out / "metrics.json", lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
     log.info("metrics: %s", metrics)
     return nlls["val"] if nlls["val"] is not None else nlls["train"]
