@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from makemore import MakemoreError
 
@@ -47,6 +47,8 @@ class Config:
 
 
 ConfigStore.instance().store(name="config_schema", node=Config)
+# Run folders are named <time>_<overrides>, or just <time> when there are none.
+OmegaConf.register_new_resolver("suffix", lambda overrides: f"_{overrides}" if overrides else "", replace=True)
 
 RANGES = {  # key: (allowed, what the user is told)
     "context": (lambda v: v >= 1, "an integer >= 1"),
