@@ -64,7 +64,8 @@ def test_a_value_of_the_wrong_type_or_an_unknown_model_is_refused_by_hydra(tmp_p
 # --- data --------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("content, message", [
-    (None, "does not exist"), ("dir", "is a directory"), (b"", "holds no words"),
+    (None, "does not exist"), ("dir", "is a directory"), ("under a file", "cannot be read: Not a directory"),
+    (b"", "holds no words"),
     (b"\n  \n\t\n", "holds no words"), (b"emma\n\xff\xfeolivia\n", r"is not UTF-8 text \(byte 5 "),
     (b"a.b\n", "reserved for the start/end token"),
 ])
@@ -72,6 +73,9 @@ def test_bad_data_file_is_named_in_one_line(tmp_path, content, message):
     path = tmp_path / "words.txt"
     if content == "dir":
         path.mkdir()
+    elif content == "under a file":  # unreadable (permissions do not stop root, who runs CI)
+        (tmp_path / "file").write_text("x")
+        path = tmp_path / "file" / "words.txt"
     elif content is not None:
         path.write_bytes(content)
     with pytest.raises(MakemoreError, match=message):

@@ -193,6 +193,15 @@ def test_experiment_presets_compose(name):
         assert hydra_cfg.mode.name == "MULTIRUN" and hydra_cfg.sweeper.params
 
 
+@pytest.mark.parametrize("name, keys", [("counts_optuna", {"smoothing"}), ("neural_optuna", {"reg", "lr"})])
+def test_optuna_searches_compose(name, keys):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"hparams_search={name}"], return_hydra_config=True)
+    assert cfg.hydra.sweeper.direction == "minimize" and set(cfg.hydra.sweeper.params) == keys
+    assert cfg.model._target_.endswith(name.split("_")[0].capitalize())
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
