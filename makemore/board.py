@@ -2,6 +2,7 @@
 
 import logging
 
+from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard.summary import hparams
 
 from makemore import figures
@@ -37,6 +38,8 @@ def log_pictures(writer, model, itos, names, out, step):
                  model.context, model.contexts, model.vocab_size)
         return
     table, fmt = model.heatmap()
-    rgb = figures.heatmap(table.numpy(), itos, fmt)
-    figures.save_png(rgb, out / "heatmap.png")
-    writer.add_image("heatmap", rgb, step, dataformats="HWC")
+    image = figures.heatmap(table.numpy(), itos, fmt)
+    encoded = figures.png(image)
+    (out / "heatmap.png").write_bytes(encoded)
+    picture = Summary.Image(height=image.height, width=image.width, colorspace=3, encoded_image_string=encoded)
+    writer.file_writer.add_summary(Summary(value=[Summary.Value(tag="heatmap", image=picture)]), step)

@@ -71,12 +71,8 @@ def fit(model, data, cfg, writer, save, start=0, rng=None):
                 last_saved = step
             if step == cfg.steps or not params:
                 continue
-            for p in params:
-                p.grad = None
             loss.backward()
-            with torch.no_grad():
-                for p in params:
-                    p -= cfg.lr * p.grad
+            model.step(cfg.lr)
     log.info("step %d: train loss %.4f", cfg.steps, value)
 
 
@@ -130,11 +126,11 @@ def run(cfg, out):
         data["examples"] = split_examples(words, labels, 0, cfg.context)
 
     model = instantiate(cfg.model, vocab_size=len(words.vocab))
-    model.fit(data["train"])
     if state is not None:
         if state["itos"] != words.vocab.itos:
             raise MakemoreError(f"resume={cfg.resume}: the checkpoint's vocabulary differs from {cfg.data.path}'s")
         model.load_state_dict(state["state_dict"])
+    model.fit(data["train"])
     save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, OmegaConf.to_container(cfg, resolve=True))
     start = 0 if state is None else state["step"]
     with SummaryWriter(str(out), purge_step=start if state else None) as writer:

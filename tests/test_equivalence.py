@@ -44,4 +44,4 @@ def test_count_matrix_training_matches_the_lectures_one_hot_training(train_run):
     assert len(logged) == 101
     assert max(abs(a - b) for a, b in zip(logged, losses)) < 1e-5
     model, _, _ = checkpoint.load(out / "checkpoint.pt")
-    assert (model.W.detach() - W).abs().max() < 1e-5
+    assert (model.weights().detach() - W).abs().max() < 1e-5

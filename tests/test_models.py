@@ -19,10 +19,8 @@ def names_stats():
 def trained(model, stats, steps, lr=50.0):
     model.fit(stats)
     for _ in range(steps):
-        model.W.grad = None
         model.objective(stats).backward()
-        with torch.no_grad():
-            model.W -= lr * model.W.grad
+        model.step(lr)
     return model
 
 

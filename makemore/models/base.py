@@ -61,6 +61,13 @@ class LanguageModel(nn.Module):
         """Average negative log-likelihood of single examples: the per-example path of minibatch training."""
         return -self.log_probs(ctx)[torch.arange(len(y)), y].double().mean()
 
+    @torch.no_grad()
+    def step(self, lr):
+        """One gradient descent update from the gradients of the last backward()."""
+        for p in self.parameters():
+            p -= lr * p.grad
+            p.grad = None
+
     def objective(self, stats):
         """What full-batch training minimizes: NLL plus regularization."""
         return self.nll(stats) + self.regularization()
