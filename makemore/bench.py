@@ -71,11 +71,16 @@ def project_step(model, stats):
     model.step(50)
 
 
-def wall(cmd, repeat=3):
-    """Median wall seconds of a command; "{i}" in an argument becomes the repeat's number."""
-    runs = iter(range(repeat))
-    return timed(lambda: subprocess.run([a.format(i=next(runs)) if "{i}" in a else a for a in cmd], cwd=ROOT,
-                                        check=True, capture_output=True), repeat)
+def walls(cmds, repeat=5):
+    """Median wall seconds of each command, run in turn so that a busy moment of the machine hits all alike;
+    "{i}" in an argument becomes the repeat's number."""
+    times = {name: [] for name in cmds}
+    for i in range(repeat):
+        for name, cmd in cmds.items():
+            start = time.perf_counter()
+            subprocess.run([a.format(i=i) for a in cmd], cwd=ROOT, check=True, capture_output=True)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def run_measured(args):
@@ -122,12 +127,13 @@ def speed():
     t_ours = timed(lambda: sample_batched(counts, 10_000, 1), 5)
     rows.append(("sampling 10,000 names", "one at a time", t_ref, t_ours))
 
-    t_imports = wall([sys.executable, "-c", "import torch, hydra, tensorboard"])
-    runs = {}
-    for extra in ([], ["figures=false"]):  # the heatmap alone costs more than the run: matplotlib and 729 labels
-        with tempfile.TemporaryDirectory() as tmp:
-            runs[" ".join(extra)] = wall([sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}/{{i}}",
-                                          *extra])
+    with tempfile.TemporaryDirectory() as tmp:
+        t = walls({"imports": [sys.executable, "-c", "import torch, hydra, tensorboard"],
+                   "": [sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}/{{i}}"],
+                   "figures=false": [sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}/{{i}}-bare",
+                                     "figures=false"]})
+    t_imports = t.pop("imports")
+    runs = t  # the heatmap is the one output that costs: compare with and without it
 
     print(f"Machine: {machine()}\n")
     print(table([(what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster") for what, ref, a, b in rows]
@@ -144,6 +150,19 @@ def speed():
                             f"{timed(lambda: lecture_step(xenc, ys, W), 10) * 1e3:.1f} ms"))
     torch.set_num_threads(1)
     print("\n" + table(thread_rows, ["torch threads", "makemore step (27x27)", "lecture one-hot step"]))
+    contexts(words)
+
+
+def contexts(words):
+    """A neural step's cost by context: it follows the contexts that occur, not V**context."""
+    rows = []
+    for context in (1, 2, 3, 4):
+        stats = Stats.of(count(words, split(len(words), 0.1, 0.1, 42), context)[0])
+        model = Neural(27, context=context)
+        model.fit(stats)
+        t = timed(lambda: project_step(model, stats), 50 if context < 4 else 10)
+        rows.append((context, f"{27**context:,}", f"{len(stats.rows):,}", f"{t * 1e3:.2f} ms"))
+    print("\n" + table(rows, ["context", "contexts (27**context)", "contexts in training", "neural step"]))
 
 
 def make_data(n, path, seed=0):
