@@ -16,10 +16,8 @@ from makemore.models import MODELS
 
 
 def save(path, model, vocab, config, step, rng=None):
-    """Write atomically: a reader (or a crash) sees the old file or the new one, never a torn one.
-
-    `rng` is the state of the generator that draws minibatches, so that a resumed run draws the same ones.
-    """
+    """Write a checkpoint (atomically). `rng` is the state of the generator that draws minibatches, so that
+    a resumed run draws the same ones."""
     state = {
         "model": model.name,
         "model_args": {k: v for k, v in config["model"].items() if k != "_target_"},
