@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from conftest import NAMES, ROOT, cli, compose_config, metrics
+from conftest import ROOT, cli, compose_config, metrics
 from makemore import MakemoreError
 from makemore.training import run
 from test_training import scalars
