@@ -156,6 +156,7 @@ def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_
     common = ["model=neural", f"data.path={names_subset}", *extra]
     whole, _ = train_run(*common, "steps=100")
     half, _ = train_run(*common, "steps=50")
+    time.sleep(1)  # TensorBoard orders a folder's event files by the second they were opened in (their names)
     again, _ = train_run(*common, "steps=100", f"resume={half}")
     a, b = (torch.load(d / "checkpoint.pt", weights_only=True) for d in (whole, half))
     assert b["step"] == 100 and torch.equal(a["state_dict"]["W"], b["state_dict"]["W"])
