@@ -1,10 +1,14 @@
 """Sample names from a saved checkpoint: `python -m makemore.sample checkpoint=runs/.../checkpoint.pt count=10`."""
 
+import gc
+
 import hydra
 
 from makemore import checkpoint
 from makemore.cli import reported
 from makemore.sampling import sample
+
+gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit is fast
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="sample")

@@ -1,10 +1,14 @@
 """Score words with a saved checkpoint: `python -m makemore.score checkpoint=... words=[andrej,andrejq]`."""
 
+import gc
+
 import hydra
 
 from makemore import checkpoint
 from makemore.cli import reported
 from makemore.sampling import score
+
+gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit is fast
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="score")

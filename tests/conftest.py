@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 
 from makemore.training import run
@@ -54,3 +55,11 @@ def cli(*args, cwd=ROOT, check=True):
 
 def metrics(folder):
     return json.loads((Path(folder) / "metrics.json").read_text())
+
+
+def same_weights(a, b):
+    """Whether two run folders' checkpoints hold the same model state, bit for bit."""
+    wa, wb = (torch.load(Path(d) / "checkpoint.pt", weights_only=True)["state_dict"] for d in (a, b))
+    return wa.keys() == wb.keys() and all(
+        torch.equal(wa[k], wb[k]) if torch.is_tensor(wa[k]) else wa[k] == wb[k] for k in wa
+    )

@@ -26,22 +26,22 @@ class Neural(LanguageModel):
         self.reg = reg
         g = torch.Generator().manual_seed(seed)
         self.W = nn.Parameter(torch.randn((self.contexts, vocab_size), generator=g))
-        self.register_buffer("scale", torch.ones((), dtype=torch.float64))
-        self.seen = None  # the training contexts, once fit() has seen them
+        self.scale = 1.0  # a Python float (float64): arithmetic on it costs nothing next to a tensor op
+        self.seen = None  # the training contexts where fit() saw only some; None: all of them (or not fit yet)
 
     def fit(self, stats):
-        self.seen = stats.rows
+        self.seen = stats.rows if len(stats.rows) < self.contexts else None
         self._note_unseen()
 
     def weights(self):
         """The model's weights, scale * W."""
-        return (self.W * self.scale).float() if self.scale != 1 else self.W
+        return self.W * self.scale if self.scale != 1 else self.W
 
     def log_probs(self, rows=None):
         if rows is None:
             return self.weights().log_softmax(1)
-        sparse = self.seen is not None and len(self.seen) < self.contexts  # a gradient on those rows only
-        return (F.embedding(rows, self.W, sparse=sparse) * self.scale.float()).log_softmax(1)
+        sparse = self.seen is not None  # a gradient on the rows seen only
+        return (F.embedding(rows, self.W, sparse=sparse) * self.scale).log_softmax(1)
 
     def heatmap(self):
         return self.weights().detach().exp(), "{:.1f}"
@@ -60,9 +60,9 @@ class Neural(LanguageModel):
         shrink = 1 - 2 * lr * self.reg / self.W.numel()
         scale = self.scale * shrink
         # self.W.grad is the NLL's gradient with respect to W, which is scale times that with respect to the weights
-        self.W.add_(self.W.grad, alpha=-(lr / (self.scale * scale)).item())
+        self.W.add_(self.W.grad, alpha=-lr / (self.scale * scale))
         self.W.grad = None
-        self.scale.copy_(scale)
+        self.scale = scale
         if self.scale < FOLD_BELOW:
             self._fold()
 
@@ -70,12 +70,20 @@ class Neural(LanguageModel):
     def _fold(self):
         """Multiply scale into W."""
         self.W.copy_(self.weights())
-        self.scale.fill_(1)
+        self.scale = 1.0
         self._note_unseen()
+
+    def get_extra_state(self):
+        return {"scale": self.scale}  # in the state dict, so a checkpoint holds scale * W exactly
+
+    def set_extra_state(self, state):
+        self.scale = state["scale"]
 
     @torch.no_grad()
     def _note_unseen(self):
         """The sum of squares of the rows of W that a step never touches."""
+        if self.seen is None:
+            return
         unseen = torch.ones(self.contexts, dtype=torch.bool)
         unseen[self.seen] = False
         self._unseen_sq = (self.W[unseen].double() ** 2).sum()
