@@ -29,7 +29,8 @@ NAMES = ROOT / "data" / "names.txt"
 
 
 def timed(f, repeat):
-    """Median seconds of `repeat` calls of f."""
+    """Median seconds of `repeat` calls of f, after one call to warm up (allocator, caches)."""
+    f()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
