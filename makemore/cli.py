@@ -1,8 +1,11 @@
-"""What every command does with a MakemoreError: one line on stderr and a non-zero exit, no traceback."""
+"""What every command does with a MakemoreError or Ctrl-C: one line on stderr and a non-zero exit, no traceback."""
 
 import functools
 import logging
+import os
+import signal
 import sys
+import threading
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -10,6 +13,24 @@ from hydra.types import RunMode
 from makemore import MakemoreError
 
 log = logging.getLogger("makemore")
+INTERRUPTED = "error: interrupted; the run did not finish"
+
+
+def _stop(signum, frame):
+    print(INTERRUPTED, file=sys.stderr, flush=True)
+    os._exit(130)
+
+
+def _swap_sigint(old, new):
+    """Handle SIGINT with `new` where `old` handles it (not where it is ignored, as in a background job)."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is old:
+        signal.signal(signal.SIGINT, new)  # handlers can only be set in the main thread
+
+
+# The commands import this module before torch. While torch is imported and Hydra sets up (a second or two),
+# Ctrl-C ends the process at once with one line: a KeyboardInterrupt there would print a traceback, or be
+# swallowed by an import and leave a library half-imported. The task itself gets KeyboardInterrupt back.
+_swap_sigint(signal.default_int_handler, _stop)
 
 
 def reported(task):
@@ -18,6 +39,7 @@ def reported(task):
 
     @functools.wraps(task)
     def wrapper(cfg):
+        _swap_sigint(_stop, signal.default_int_handler)
         try:
             return task(cfg)
         except MakemoreError as e:
@@ -28,7 +50,7 @@ def reported(task):
             print(f"error: {e}", file=sys.stderr)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:  # outside training, which saves a checkpoint first (training.fit)
-            print("error: interrupted; nothing was written", file=sys.stderr)
+            print(INTERRUPTED, file=sys.stderr)
             sys.exit(130)
 
     return wrapper

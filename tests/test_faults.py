@@ -7,11 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import ROOT, cli, compose_config, metrics, same_weights
+from conftest import NAMES, ROOT, cli, compose_config, metrics, same_weights
 from makemore import MakemoreError
 from makemore.training import run
 from test_training import scalars
@@ -125,11 +126,32 @@ def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
     assert not (tmp_path / "metrics.json").exists()
 
 
-def wait_for(path, timeout=60):
+def wait_for(path, timeout=60, has=None):
+    """Until the file exists (and holds the text `has`)."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
+    while not path.exists() or has is not None and has not in path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{path} never appeared" + (f" with {has!r}" if has else "")
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", ["importing torch", "reading the data"])
+def test_ctrl_c_before_training_is_one_line(tmp_path, moment):
+    data = tmp_path / "many.txt"  # 3.2M names: reading them takes a second or more
+    data.write_text(NAMES.read_text() * 100)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "train.py", f"hydra.run.dir={out}", f"data.path={data}", "model=neural"]
+    # with SIGINT as a terminal delivers it, also where this test runs as a background job that ignores it
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    if moment == "importing torch":
+        wait_for(Path(f"/proc/{proc.pid}/maps"), has="libtorch_cpu")
+    else:
+        wait_for(out / "train.log")  # opened as Hydra sets up the run; reading the data follows
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and stderr.strip() == "error: interrupted; the run did not finish"
+    assert not (out / "checkpoint.pt").exists()
 
 
 @pytest.mark.slow
