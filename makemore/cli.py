@@ -3,6 +3,7 @@
 import functools
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -11,6 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from makemore import MakemoreError
+from makemore.interrupt import Interrupted, resume_override
 
 log = logging.getLogger("makemore")
 INTERRUPTED = "error: interrupted; the run did not finish"
@@ -35,13 +37,20 @@ _swap_sigint(signal.default_int_handler, _stop)
 
 def reported(task):
     """Wrap a Hydra task function. In a sweep the error is raised on, so Hydra marks just that job failed
-    and runs the others; Hydra then prints the message (MakemoreError is one of its compact exceptions)."""
+    and runs the others; Hydra then prints the message (MakemoreError is one of its compact exceptions).
+    A signal during training (Ctrl-C, SIGTERM) ends the whole sweep, once the job has saved its checkpoint."""
 
     @functools.wraps(task)
     def wrapper(cfg):
         _swap_sigint(_stop, signal.default_int_handler)
         try:
             return task(cfg)
+        except Interrupted as e:  # ends a sweep too: the user asked to stop
+            overrides = [shlex.quote(o) for o in HydraConfig.get().overrides.task if not o.startswith("resume=")]
+            message = f"{e}; to continue, run " + " ".join(["python train.py", *overrides, resume_override(e.folder)])
+            log.error("%s", message)
+            print(f"error: {message}", file=sys.stderr)
+            sys.exit(e.exit_code)
         except MakemoreError as e:
             if log.hasHandlers():  # the run's log file (the sample and score commands keep none)
                 log.error("%s", e)

@@ -4,6 +4,8 @@ import signal
 import threading
 from contextlib import contextmanager
 
+from makemore import MakemoreError
+
 
 class Signals:
     received = None  # the name of the first signal received, or None
@@ -26,3 +28,18 @@ def caught(*signums):
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+class Interrupted(MakemoreError):
+    """Training stopped by a signal, after saving a checkpoint of the step it stopped at."""
+
+    def __init__(self, signal_name, step, path):
+        super().__init__(f"{signal_name} at step {step}: saved {path}")
+        self.folder = path.parent
+        self.exit_code = 130 if signal_name == "SIGINT" else 143
+
+
+def resume_override(folder):
+    """`resume=<folder>` as a shell argument Hydra can parse: run folders are named by their overrides, and an
+    unquoted value may not hold '=' or ','."""
+    return f"\"resume='{folder}'\""

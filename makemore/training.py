@@ -16,7 +16,7 @@ from tqdm import tqdm
 from makemore import MakemoreError, board, checkpoint
 from makemore.config import validate
 from makemore.data import count, read_words, split, split_examples
-from makemore.interrupt import caught
+from makemore.interrupt import Interrupted, caught, resume_override
 from makemore.models import Stats
 from makemore.sampling import sample
 
@@ -76,13 +76,6 @@ def fit(model, data, cfg, writer, save, start=0, rng=None):
     log.info("step %d: train loss %.4f", cfg.steps, value)
 
 
-class Interrupted(MakemoreError):
-    def __init__(self, signal_name, step, path):
-        super().__init__(f"{signal_name} at step {step}: saved {path}; to continue, run the same command "
-                         f"with resume={path.parent}")
-        self.exit_code = 130 if signal_name == "SIGINT" else 143
-
-
 RESUMABLE = {"steps", "eval_interval", "threads", "sample", "figures", "resume"}  # what a resumed run may change
 
 
@@ -109,7 +102,7 @@ def run(cfg, out):
     begin = time.perf_counter()
     out, state = resumed(cfg) if cfg.resume else (Path(out), None)
     if state is None and (out / "checkpoint.pt").exists():
-        raise MakemoreError(f"{out} already holds a run's checkpoint; resume it with resume={out}, "
+        raise MakemoreError(f"{out} already holds a run's checkpoint; resume it with {resume_override(out)}, "
                             f"or choose another hydra.run.dir")
     torch.set_num_threads(cfg.threads)
 

@@ -3,6 +3,7 @@
 import logging
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -156,21 +157,39 @@ def test_ctrl_c_before_training_is_one_line(tmp_path, moment):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_saves_the_current_step_and_says_how_to_resume(tmp_path, signum, code):
-    cmd = [sys.executable, "train.py", f"hydra.run.dir={tmp_path}", "model=neural", "steps=100000000",
+def test_a_signal_saves_the_current_step_and_prints_the_command_that_resumes(tmp_path, signum, code):
+    out = tmp_path / "lr=50,model=neural"  # named as run folders are: an unquoted override cannot hold it
+    cmd = [sys.executable, "train.py", f"hydra.run.dir='{out}'", "model=neural", "steps=100000000",
            "eval_interval=1000000"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(tmp_path / "checkpoint.pt")  # written at step 0: training is under way
+    wait_for(out / "checkpoint.pt")  # written at step 0: training is under way
     time.sleep(0.5)
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code and "Traceback" not in stderr
-    step = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"]
-    assert step > 0 and stderr.strip() == (
-        f"error: {signal.Signals(signum).name} at step {step}: saved {tmp_path}/checkpoint.pt; "
-        f"to continue, run the same command with resume={tmp_path}")
-    steps = [s for s, _ in scalars(tmp_path)["train/loss"]]
-    assert steps == list(range(step))  # flushed: every step before the one saved
+    step = torch.load(out / "checkpoint.pt", weights_only=True)["step"]
+    said, _, command = stderr.strip().partition("; to continue, run ")
+    assert step > 0 and said == f"error: {signal.Signals(signum).name} at step {step}: saved {out}/checkpoint.pt"
+    assert [s for s, _ in scalars(out)["train/loss"]] == list(range(step))  # flushed: every step before it
+    # the command as a shell reads it continues the run (here to 3 steps further, not to 100M)
+    argv = [f"steps={step + 3}" if a.startswith("steps=") else a for a in shlex.split(command)]
+    assert argv[:2] == ["python", "train.py"]
+    cli(*argv[1:])
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == step + 3
+    assert [s for s, _ in scalars(out)["train/loss"]] == list(range(step + 4))
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_sweep_stops_the_whole_sweep(tmp_path):
+    cmd = [sys.executable, "train.py", "-m", f"hydra.sweep.dir={tmp_path}", "model=neural", "seed=1,2",
+           "steps=100000000", "eval_interval=1000000", "figures=false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(tmp_path / "0_eval_interval=1000000,figures=False,model=neural,seed=1,steps=100000000" / "checkpoint.pt")
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: SIGINT at step ")
+    assert not list(tmp_path.glob("1_*"))  # the second job never started
 
 
 @pytest.mark.parametrize("extra", [[], ["batch_size=32"], ["context=2", "reg=1"]])
