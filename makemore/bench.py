@@ -163,7 +163,7 @@ def contexts(words):
         model = Neural(27, context=context)
         model.fit(stats)
         t = timed(lambda: project_step(model, stats), 50 if context < 4 else 10)
-        rows.append((context, f"{27**context:,}", f"{len(stats.rows):,}", f"{t * 1e3:.2f} ms"))
+        rows.append((context, f"{27**context:,}", f"{len(stats.N):,}", f"{t * 1e3:.2f} ms"))
     print("\n" + table(rows, ["context", "contexts (27**context)", "contexts in training", "neural step"]))
 
 

@@ -10,14 +10,14 @@ from torch import nn
 class Stats:
     """The (context, next token) counts of one split, kept only for the contexts that occur."""
 
-    rows: torch.Tensor  # context ids that occur, int64
+    rows: torch.Tensor  # context ids that occur, int64; None where every context occurs (the whole table)
     N: torch.Tensor  # their counts, (len(rows), V) int64
     total: int  # number of examples
 
     @classmethod
     def of(cls, N):
         rows = (N.sum(1) > 0).nonzero()[:, 0]
-        return cls(rows, N[rows], int(N.sum()))
+        return cls(None, N, int(N.sum())) if len(rows) == len(N) else cls(rows, N[rows], int(N.sum()))
 
 
 class LanguageModel(nn.Module):

@@ -14,8 +14,11 @@ class Counts(LanguageModel):
         self.register_buffer("N", torch.zeros((self.contexts, vocab_size), dtype=torch.int64))
 
     def fit(self, stats):
-        self.N.zero_()
-        self.N[stats.rows] = stats.N
+        if stats.rows is None:
+            self.N.copy_(stats.N)
+        else:
+            self.N.zero_()
+            self.N[stats.rows] = stats.N
 
     def _normalize(self, N, dtype):
         P = N.to(dtype) + self.smoothing

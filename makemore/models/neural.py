@@ -30,7 +30,7 @@ class Neural(LanguageModel):
         self.seen = None  # the training contexts where fit() saw only some; None: all of them (or not fit yet)
 
     def fit(self, stats):
-        self.seen = stats.rows if len(stats.rows) < self.contexts else None
+        self.seen = stats.rows
         self._note_unseen()
 
     def weights(self):
