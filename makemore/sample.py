@@ -4,8 +4,8 @@ import gc
 
 import hydra
 
+from makemore.cli import reported  # first: Ctrl-C while torch is imported is one line (cli.py)
 from makemore import checkpoint
-from makemore.cli import reported
 from makemore.sampling import sample
 
 gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit is fast
