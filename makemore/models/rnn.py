@@ -1,0 +1,63 @@
+"""Recurrent language models: one hidden state carried left to right, so the context has no fixed length.
+
+The vanilla cell is Mikolov et al. 2010's; the GRU is Cho et al. 2014's, whose gates let the state
+pass through a step unchanged, which keeps gradients alive over long sequences. The sequence model is
+the same for both: only the cell differs.
+"""
+
+import torch
+from torch import nn
+
+
+class RNNCell(nn.Module):
+    def __init__(self, n_embd, n_embd2):
+        super().__init__()
+        self.xh_to_h = nn.Linear(n_embd + n_embd2, n_embd2)
+
+    def forward(self, x, h):
+        return torch.tanh(self.xh_to_h(torch.cat([x, h], 1)))
+
+
+class GRUCell(nn.Module):
+    def __init__(self, n_embd, n_embd2):
+        super().__init__()
+        self.update = nn.Linear(n_embd + n_embd2, n_embd2)
+        self.reset = nn.Linear(n_embd + n_embd2, n_embd2)
+        self.candidate = nn.Linear(n_embd + n_embd2, n_embd2)
+
+    def forward(self, x, h):
+        xh = torch.cat([x, h], 1)
+        z = torch.sigmoid(self.update(xh))
+        r = torch.sigmoid(self.reset(xh))
+        # The reset gate chooses which channels of h the candidate may read, so a new word can start afresh.
+        hbar = torch.tanh(self.candidate(torch.cat([x, r * h], 1)))
+        return (1 - z) * h + z * hbar
+
+
+class RNN(nn.Module):
+    """`context` is only recorded: the recurrence reads sequences of any length."""
+
+    cell_type = RNNCell
+
+    def __init__(self, vocab_size, context, n_embd=64, n_embd2=64):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.context = context
+        # Learned rather than zero: the state before the start token is whatever predicts best.
+        self.start = nn.Parameter(torch.zeros(1, n_embd2))
+        self.wte = nn.Embedding(vocab_size, n_embd)
+        self.cell = self.cell_type(n_embd, n_embd2)
+        self.lm_head = nn.Linear(n_embd2, vocab_size)
+
+    def forward(self, idx):
+        x = self.wte(idx)  # every step's input at once; only the recurrence itself is sequential
+        h = self.start.expand(len(idx), -1)
+        hs = []
+        for t in range(idx.shape[1]):
+            h = self.cell(x[:, t], h)
+            hs.append(h)
+        return self.lm_head(torch.stack(hs, 1))
+
+
+class GRU(RNN):
+    cell_type = GRUCell
