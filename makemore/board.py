@@ -1,45 +1,74 @@
 """What a run shows in TensorBoard beyond its curves: its hyperparameters, the heatmap, the first samples."""
 
 import logging
+import math
+from dataclasses import fields
+from pathlib import Path
 
+from omegaconf import OmegaConf
 from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard.summary import hparams
 
 from makemore import figures
+from makemore.models import MODELS
 
 log = logging.getLogger(__name__)
-
-# The same keys for every run, whatever the model: the HParams tab drops keys that some runs lack.
-HPARAMS = ("model", "context", "smoothing", "reg", "lr", "seed", "steps", "batch_size",
-           "data.path", "data.val_fraction", "data.test_fraction", "data.split_seed")
+CONF = Path(__file__).resolve().parents[1] / "conf"
+# Keys that say how a run was carried out or what it prints, not what it computes.
+NOT_HPARAMS = ("resume", "threads", "device", "figures", "eval_interval", "optimized_metric", "sample")
 METRICS = ("train/nll", "val/nll", "test/nll")  # scalar tags the run writes; HParams shows their last value
 
 
-def hparam_values(cfg, model_name):
-    values = {}
-    for key in HPARAMS:
-        value = model_name if key == "model" else cfg
-        for part in key.split(".") if key != "model" else ():
-            value = value[part]
-        values[key] = 0 if key == "batch_size" and value is None else value  # 0: full batch
-    return values
+def _flat(node, prefix=""):
+    out = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            out |= _flat(value, f"{prefix}{key}.")
+        elif not key.startswith("_"):
+            out[f"{prefix}{key}"] = value
+    return out
 
 
-def log_hparams(writer, cfg, model_name):
+def hparam_keys():
+    """Every key a run of any model, optimizer or schedule can have, so that every run of a sweep logs the same
+    set (the HParams tab drops keys that some runs lack): each group's options, read from their schemas."""
+    keys = {f"model.{f.name}" for _, config in MODELS.values() for f in fields(config)
+            if not f.name.startswith("_") and f.name != "context"}
+    for group in ("optimizer", "scheduler"):
+        for option in (CONF / group).glob("*.yaml"):
+            keys |= {f"{group}.{k}" for k in OmegaConf.load(option) if not k.startswith("_")}
+    return keys
+
+
+def hparam_values(cfg):
+    """The run's hyperparameters: its top-level keys, the model, optimizer and schedule (by name) and their keys;
+    NaN for a key this run's choices lack; 0 for a full-batch batch_size."""
+    config = OmegaConf.to_container(cfg, resolve=True)
+    names = {"model": next(n for n, (cls, _) in MODELS.items() if config["model"]["_target_"].endswith(cls.__name__)),
+             "optimizer": config["optimizer"]["_target_"].rsplit(".", 1)[1],
+             "scheduler": config["scheduler"]["_target_"].rsplit(".", 1)[1]}
+    flat = {k: v for k, v in _flat(config).items() if k.split(".")[0] not in NOT_HPARAMS and k != "model.context"}
+    values = names | {k: flat.get(k, math.nan) for k in sorted(hparam_keys() | set(flat))}
+    values["batch_size"] = values["batch_size"] or 0  # 0: full batch
+    return {k: str(v) if isinstance(v, (list, type(None))) else v for k, v in values.items()}
+
+
+def log_hparams(writer, cfg):
     """Into the run's own event file (SummaryWriter.add_hparams would make a sub-folder, a run of its own)."""
-    for summary in hparams(hparam_values(cfg, model_name), {m: 0.0 for m in METRICS}):
+    for summary in hparams(hparam_values(cfg), {m: 0.0 for m in METRICS}):
         writer.file_writer.add_summary(summary)
 
 
-def log_pictures(writer, model, itos, names, out, step):
+def log_pictures(writer, model, itos, names, out, step, heatmap=True):
     writer.add_text("samples", "  \n".join(names[:20]) or "(none)", step)
-    if model.context != 1:
-        log.info("no heatmap for context %d: a %d x %d table is not a readable picture",
-                 model.context, model.contexts, model.vocab_size)
+    picture = model.heatmap() if heatmap else None
+    if picture is None:
+        if heatmap:
+            log.info("no heatmap: only a bigram model (context 1) has a V x V picture")
         return
-    table, fmt = model.heatmap()
+    table, fmt = picture
     image = figures.heatmap(table.numpy(), itos, fmt)
     encoded = figures.png(image)
     (out / "heatmap.png").write_bytes(encoded)
-    picture = Summary.Image(height=image.height, width=image.width, colorspace=3, encoded_image_string=encoded)
-    writer.file_writer.add_summary(Summary(value=[Summary.Value(tag="heatmap", image=picture)]), step)
+    summary = Summary.Image(height=image.height, width=image.width, colorspace=3, encoded_image_string=encoded)
+    writer.file_writer.add_summary(Summary(value=[Summary.Value(tag="heatmap", image=summary)]), step)

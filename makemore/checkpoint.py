@@ -1,4 +1,5 @@
-"""Checkpoints: the model's tensors, the vocabulary, the resolved config and the step, in one file.
+"""Checkpoints: the model's tensors, the vocabulary, the resolved config, the step and the training state
+(optimizer, schedule, minibatch generator), in one file.
 
 They load with `torch.load(weights_only=True)` only, so loading one never runs code from it, and the
 model class is looked up among the known models, never imported from a name in the file.
@@ -15,17 +16,17 @@ from makemore.data import Vocab
 from makemore.models import MODELS
 
 
-def save(path, model, vocab, config, step, rng=None):
-    """Write a checkpoint (atomically). `rng` is the state of the generator that draws minibatches, so that
-    a resumed run draws the same ones."""
+def save(path, model, vocab, config, step, training):
+    """Write a checkpoint (atomically). `training` holds what a resumed run needs to continue exactly: the
+    optimizer's and scheduler's state, and the state of the generator that draws minibatches."""
     state = {
-        "model": model.name,
+        "model": next(name for name, (cls, _) in MODELS.items() if type(model) is cls),
         "model_args": {k: v for k, v in config["model"].items() if k != "_target_"},
         "state_dict": model.state_dict(),
         "itos": vocab.itos,
         "config": config,
         "step": step,
-        "rng": rng,
+        **training,
     }
     replace(path, lambda tmp: torch.save(state, tmp))
 
@@ -36,25 +37,29 @@ def replace(path, write):
     Used for every file a run writes, so that a crash leaves the old file or the new one, never a torn one.
     """
     tmp = f"{path}.{os.getpid()}.tmp"  # processes writing one file at once each use their own
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 @dataclass
 class Checkpoints:
-    """Where one run saves its checkpoints: call it with the step (and minibatch generator state)."""
+    """Where one run saves its checkpoints: call it with the step and the training state."""
 
     path: Path
     model: object
     vocab: Vocab
     config: dict
 
-    def __call__(self, step, rng=None):
-        save(self.path, self.model, self.vocab, self.config, step, rng)
+    def __call__(self, step, training):
+        save(self.path, self.model, self.vocab, self.config, step, training)
 
 
 def load(path):
-    """(model, vocab, checkpoint dict) from a checkpoint file."""
+    """(model, vocab, checkpoint dict) from a checkpoint file, on the CPU."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -66,8 +71,8 @@ def load(path):
         raise MakemoreError(f"checkpoint {str(path)!r} cannot be loaded safely: {reason}") from None
     try:
         vocab = Vocab(list(state["itos"]))
-        model = MODELS[state["model"]](len(vocab), **state["model_args"])
+        model = MODELS[state["model"]][0](len(vocab), **state["model_args"])
         model.load_state_dict(state["state_dict"])
-    except (KeyError, TypeError, RuntimeError) as e:
+    except (KeyError, TypeError, RuntimeError, ValueError) as e:
         raise MakemoreError(f"checkpoint {str(path)!r} is not a makemore checkpoint ({type(e).__name__}: {e})") from None
     return model, vocab, state

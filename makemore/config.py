@@ -1,6 +1,7 @@
 """The config's schema: types that Hydra checks when it composes, and the ranges that types cannot say.
 
-conf/config.yaml holds the defaults and says what every key does; this file says what each may be.
+conf/config.yaml holds the run's defaults and says what every key does; each model's keys, their defaults
+and ranges live beside the model (makemore/models/*.py) and are stored here under `model_schema/<name>`.
 """
 
 import math
@@ -8,9 +9,24 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, OmegaConf
+from omegaconf import II, MISSING, OmegaConf
 
 from makemore import MakemoreError
+
+SEED = (0, 2**64 - 1)  # what torch.manual_seed accepts
+
+
+def check(key, value, ok, allowed):
+    if not ok:
+        raise MakemoreError(f"bad config value {key}={value}: must be {allowed}")
+
+
+@dataclass
+class ModelConfig:
+    """What every model has: the class to build, and how many previous tokens it sees."""
+
+    _target_: str = MISSING
+    context: Optional[int] = II("context")
 
 
 # Types only: the defaults, with what each key does, are in conf/config.yaml.
@@ -26,22 +42,26 @@ class DataConfig:
 class SampleConfig:
     count: int = MISSING
     batched: Optional[bool] = MISSING
+    temperature: float = MISSING
+    top_k: Optional[int] = MISSING
+    max_length: Optional[int] = MISSING
 
 
 @dataclass
 class Config:
     model: Any = MISSING
-    context: int = MISSING
-    smoothing: float = MISSING
-    reg: float = MISSING
-    lr: float = MISSING
+    optimizer: Any = MISSING
+    scheduler: Any = MISSING
+    context: Optional[int] = MISSING
     seed: int = MISSING
     steps: int = MISSING
     batch_size: Optional[int] = MISSING
     eval_interval: int = MISSING
     threads: int = MISSING
+    device: str = MISSING
     figures: bool = MISSING
     resume: Optional[str] = MISSING
+    optimized_metric: str = MISSING
     data: DataConfig = field(default_factory=DataConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
 
@@ -50,31 +70,33 @@ ConfigStore.instance().store(name="config_schema", node=Config)
 # Run folders are named <time>_<overrides>, or just <time> when there are none.
 OmegaConf.register_new_resolver("suffix", lambda overrides: f"_{overrides}" if overrides else "", replace=True)
 
+finite = math.isfinite
 RANGES = {  # key: (allowed, what the user is told)
-    "context": (lambda v: v >= 1, "an integer >= 1"),
-    "smoothing": (lambda v: v >= 0 and math.isfinite(v), "a finite number >= 0"),
-    "reg": (lambda v: v >= 0 and math.isfinite(v), "a finite number >= 0"),
-    "lr": (lambda v: v > 0 and math.isfinite(v), "a finite number > 0"),
+    "context": (lambda v: v is None or v >= 1, "null (the longest word + 1) or an integer >= 1"),
+    "seed": (lambda v: SEED[0] <= v <= SEED[1], f"an integer in [0, 2**64 - 1]"),
     "steps": (lambda v: v >= 0, "an integer >= 0"),
     "batch_size": (lambda v: v is None or v >= 1, "null (full batch) or an integer >= 1"),
     "eval_interval": (lambda v: v >= 1, "an integer >= 1"),
-    "threads": (lambda v: v >= 1, "an integer >= 1"),
+    "threads": (lambda v: 1 <= v <= 1024, "an integer in [1, 1024]"),
+    "device": (lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"), "auto, cpu, cuda or mps"),
+    "optimized_metric": (lambda v: v in ("train/nll", "val/nll", "test/nll"), "train/nll, val/nll or test/nll"),
     "data.val_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "data.test_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "data.split_seed": (lambda v: SEED[0] <= v <= SEED[1], "an integer in [0, 2**64 - 1]"),
     "sample.count": (lambda v: v >= 0, "an integer >= 0"),
+    "sample.temperature": (lambda v: v > 0 and finite(v), "a finite number > 0"),
+    "sample.top_k": (lambda v: v is None or v >= 1, "null (every token) or an integer >= 1"),
+    "sample.max_length": (lambda v: v is None or v >= 1, "null (a little past the longest word) or an integer >= 1"),
+    "optimizer.lr": (lambda v: v > 0 and finite(v), "a finite number > 0"),
 }
 
 
 def validate(cfg):
-    """Raise MakemoreError naming the first key whose value is out of range."""
+    """Raise MakemoreError naming the first key whose value is out of range: the run's keys, then the model's
+    (its schema's __post_init__ checks them)."""
     for key, (ok, allowed) in RANGES.items():
-        value = cfg
-        for part in key.split("."):
-            value = value[part]
-        if not ok(value):
-            raise MakemoreError(f"bad config value {key}={value}: must be {allowed}")
+        value = OmegaConf.select(cfg, key)
+        check(key, value, ok(value), allowed)
     fractions = cfg.data.val_fraction + cfg.data.test_fraction
-    if fractions >= 1:
-        raise MakemoreError(
-            f"bad config value data.val_fraction + data.test_fraction = {fractions:g}: must be < 1"
-        )
+    check("data.val_fraction + data.test_fraction", f"{fractions:g}", fractions < 1, "< 1")
+    OmegaConf.to_object(cfg.model)

@@ -15,8 +15,11 @@ gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit 
 @reported
 def main(cfg):
     model, vocab, state = checkpoint.load(cfg.checkpoint)
-    seed = state["config"]["seed"] if cfg.seed is None else cfg.seed
-    for word in sample(model, cfg.count, seed, cfg.batched):
+    run = state["config"]  # what the run used, where this command is not told otherwise
+    keys = ("seed", "temperature", "top_k", "max_length")
+    seed, temperature, top_k, max_length = (
+        (run["seed"] if k == "seed" else run["sample"][k]) if cfg[k] is None else cfg[k] for k in keys)
+    for word in sample(model, cfg.count, seed, cfg.batched, temperature, top_k, max_length):
         print(vocab.decode(word))
 
 

@@ -1,58 +1,70 @@
-"""Sampling new words from a model, and scoring given words with it."""
+"""Sampling new words from any model, and scoring given words with it: both through model(idx) alone."""
 
 import numpy as np
 import torch
 
-from makemore.data import examples
+from makemore import MakemoreError
+from makemore.batches import Split
 
-BATCH_ABOVE = 100  # sample.batched=auto draws more words than this all at once
+BATCH_ABOVE = 100  # sample.batched=null draws more words than this all at once
+
+
+def next_probs(model, idx, temperature=1.0, top_k=None):
+    """P(next token) after each row of idx, float64: the logits / temperature, only the top_k kept."""
+    logits = model(idx[:, -model.context :])[:, -1].double() / temperature
+    if top_k is not None and top_k < logits.shape[1]:
+        kth = logits.topk(top_k, dim=1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, -torch.inf)
+    return logits.softmax(1)
 
 
 @torch.no_grad()
-def sample(model, count, seed, batched=None):
-    """`count` words as lists of token ids, drawn with a generator seeded with `seed` (and used for nothing else)."""
+def sample(model, count, seed, batched=None, temperature=1.0, top_k=None, max_length=100):
+    """`count` words as lists of token ids, drawn with a generator seeded with `seed` (used for nothing else),
+    each stopped at its end token or at `max_length` characters."""
     batched = count > BATCH_ABOVE if batched is None else batched
-    return (sample_batched if batched else sample_one_by_one)(model, count, seed)
+    draw = sample_batched if batched else sample_one_by_one
+    return draw(model, count, seed, temperature, top_k, max_length)
+
+
+def _start(model, rows):
+    return torch.zeros((rows, model.pad + 1), dtype=torch.int64, device=model.device)
 
 
 @torch.no_grad()
-def sample_one_by_one(model, count, seed):
-    """The lecture's loop: start at '.', draw the next token from P[context], stop at '.'."""
+def sample_one_by_one(model, count, seed, temperature=1.0, top_k=None, max_length=100):
+    """The lecture's loop: start at '.', draw the next token, stop at '.'."""
     g = torch.Generator().manual_seed(seed)
-    P, V, C = model.probs(), model.vocab_size, model.contexts
     words = []
     for _ in range(count):
-        out, ctx = [], 0
-        while True:
-            ix = torch.multinomial(P[ctx], 1, replacement=True, generator=g).item()
+        idx = _start(model, 1)
+        while idx.shape[1] - model.pad - 1 < max_length:
+            p = next_probs(model, idx, temperature, top_k)[0].float().cpu()
+            ix = torch.multinomial(p, 1, replacement=True, generator=g).item()
             if ix == 0:
                 break
-            out.append(ix)
-            ctx = (ctx * V + ix) % C
-        words.append(out)
+            idx = torch.cat([idx, idx.new_full((1, 1), ix)], 1)
+        words.append(idx[0, model.pad + 1 :].tolist())
     return words
 
 
 @torch.no_grad()
-def sample_batched(model, count, seed):
+def sample_batched(model, count, seed, temperature=1.0, top_k=None, max_length=100):
     """All words advance together: one inverse-CDF draw per word and position, until every word has ended."""
     g = torch.Generator().manual_seed(seed)
-    P, V, C = model.probs().double(), model.vocab_size, model.contexts
-    cdf = P.cumsum(1)
-    cdf /= cdf[:, -1:].clone()
-    ctx = torch.zeros(count, dtype=torch.int64)
+    idx = _start(model, count)
     alive = torch.arange(count)
-    columns = []
-    while len(alive):
+    while len(alive) and idx.shape[1] - model.pad - 1 < max_length:
+        cdf = next_probs(model, idx[alive.to(idx.device)], temperature, top_k).cumsum(1).cpu()
+        cdf /= cdf[:, -1:].clone()
         u = torch.rand((len(alive), 1), generator=g, dtype=torch.float64)
-        ix = torch.searchsorted(cdf[ctx[alive]], u, right=True)[:, 0].clamp_(max=V - 1)
+        ix = torch.searchsorted(cdf, u, right=True)[:, 0].clamp_(max=cdf.shape[1] - 1)
         column = torch.zeros(count, dtype=torch.int64)
         column[alive] = ix
-        columns.append(column)
-        ctx[alive] = (ctx[alive] * V + ix) % C
+        idx = torch.cat([idx, column[:, None].to(idx.device)], 1)
         alive = alive[ix != 0]
-    tokens = torch.stack(columns, 1).numpy()
-    lengths = (tokens != 0).sum(1)  # every word ends at its first 0 and stays 0 after it
+    tokens = idx[:, model.pad + 1 :].cpu().numpy()
+    lengths = np.where((tokens == 0).any(1), (tokens == 0).argmax(1), tokens.shape[1])  # each ends at its first 0
     return [row[:n].tolist() for row, n in zip(tokens, lengths)]
 
 
@@ -60,9 +72,12 @@ def sample_batched(model, count, seed):
 def score(model, vocab, words):
     """Each word's average negative log-likelihood per predicted token, END included (inf if P is 0)."""
     ids, lengths = vocab.encode(words)
-    ctx, y = examples(ids, lengths, model.context, model.vocab_size)
-    logp = model.log_probs(torch.from_numpy(ctx)).double()
-    picked = logp[torch.arange(len(y)), torch.from_numpy(y)]
-    word = torch.from_numpy(np.repeat(np.arange(len(words)), lengths + 1))
-    total = torch.zeros(len(words), dtype=torch.float64).index_add_(0, word, picked)
-    return (-total / torch.from_numpy(lengths + 1)).tolist()
+    longest = int(lengths.max()) + 1 if len(lengths) else 0
+    if not model.windowed and longest > model.context:
+        raise MakemoreError(f"a word of {longest - 1} characters is longer than the model sees "
+                            f"(context={model.context}: {model.context - 1} characters and the end)")
+    split = Split(ids, lengths, model.vocab_size)
+    data = split.words(np.arange(len(words)), model.pad)
+    logp = model(data.X.to(model.device)).log_softmax(-1).double().cpu()
+    picked = torch.where(data.Y >= 0, logp.gather(-1, data.Y.clamp(min=0)[..., None])[..., 0], 0.0)
+    return (-picked.sum(1) / torch.from_numpy(lengths + 1)).tolist()

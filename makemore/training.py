@@ -7,76 +7,161 @@ import signal
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from makemore import MakemoreError, board, checkpoint
+from makemore.batches import Split
 from makemore.config import validate
-from makemore.data import count, read_words, split, split_examples
+from makemore.data import read_words, split
 from makemore.interrupt import Interrupted, caught, resume_override
-from makemore.models import Stats
 from makemore.sampling import sample
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
+RESUMABLE = {"steps", "eval_interval", "threads", "device", "sample", "figures", "resume", "optimized_metric"}
 
 
-def nll_or_none(model, stats):
-    return model.nll(stats).item() if stats.total else None
+def device_of(name):
+    """The torch device a run uses: `auto` is a GPU where one is present."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if name.startswith("cuda") and not cuda or name == "mps" and not mps:
+        raise MakemoreError(f"device={name}: there is no {name.split(':')[0].upper()} device on this machine")
+    return torch.device(name)
 
 
-def fit(model, data, cfg, writer, save, start=0, rng=None):
-    """Gradient descent from step `start`: full batch on the training counts, or minibatches of the training
-    examples when cfg.batch_size is set; a model without parameters is logged as a flat line.
+def sweeping():
+    """Whether this run is a job of a sweep, whose sweeper may optimize what it returns."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
-    `save` (checkpoint.Checkpoints) writes a checkpoint; it is called at every evaluation, so a run that
-    stops leaves the last good one, and on Ctrl-C or SIGTERM, which stop the run between two steps.
+
+def load_data(cfg):
+    """The words of the data file, split into train, val and test."""
+    words = read_words(cfg.data.path)
+    for note in words.notes:
+        log.warning(note)
+    labels = split(len(words), cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed)
+    keep = [np.repeat(labels == i, words.lengths) for i in range(len(SPLITS))]
+    splits = {s: Split(words.ids[keep[i]], words.lengths[labels == i], len(words.vocab)) for i, s in enumerate(SPLITS)}
+    log.info("%d words, vocabulary of %d: %d/%d/%d predictions in train/val/test", len(words), len(words.vocab),
+             *(splits[s].total for s in SPLITS))
+    return words, splits
+
+
+def build(cfg, vocab_size, device):
+    """The configured model, its weights drawn from the run's seed."""
+    torch.manual_seed(cfg.seed)
+    try:
+        return instantiate(cfg.model, vocab_size=vocab_size).to(device)
+    except InstantiationException as e:
+        raise (e.__cause__ if isinstance(e.__cause__, MakemoreError) else e) from None
+
+
+class Trainer:
+    """The optimizer, schedule and minibatch generator of a run: what a checkpoint must hold to continue it."""
+
+    def __init__(self, model, cfg, state=None):
+        params = [p for p in model.parameters() if p.requires_grad]
+        self.g = torch.Generator().manual_seed(cfg.seed)  # draws the minibatches and nothing else
+        self.optimizer = instantiate(cfg.optimizer)(params) if params and cfg.steps > 0 else None
+        self.scheduler = instantiate(cfg.scheduler)(self.optimizer) if self.optimizer else None
+        self.since = [0.0, 0]  # minibatch NLLs since the last evaluation: sum, count
+        if state is not None:
+            self.g.set_state(state["rng"])
+            self.since = list(state["since"])
+            if self.optimizer:
+                self.optimizer.load_state_dict(state["optimizer"])
+                self.scheduler.load_state_dict(state["scheduler"])
+
+    def state(self, rng, logged):
+        """`rng`: the generator as it was before this step's draw; `logged`: whether this step's scalars are
+        already written (a resumed run then does not write them again)."""
+        return {"rng": rng, "since": tuple(self.since), "logged": logged,
+                "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+                "scheduler": self.scheduler.state_dict() if self.scheduler else None}
+
+    def step(self, loss):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+
+
+def fit(model, splits, cfg, writer, save, start=0, state=None):
+    """Optimizer steps from `start` to cfg.steps: full batch (a windowed model from its counted windows), or
+    minibatches of cfg.batch_size examples. A model without parameters is logged as a flat line.
+
+    `save` (checkpoint.Checkpoints) is called at every evaluation, so a run that stops leaves the last good
+    checkpoint, and on Ctrl-C or SIGTERM, which stop the run between two steps. train/loss is written at each
+    evaluation for the steps since the last, so that a step costs no more than its own work.
     """
-    train, val = data["train"], data["val"]
-    params = [p for p in model.parameters() if p.requires_grad]
-    minibatch = cfg.batch_size is not None and params
-    g = torch.Generator().manual_seed(cfg.seed)  # draws the minibatches and nothing else
-    if rng is not None:
-        g.set_state(rng)
-    last_saved = None
+    train, val = splits["train"], splits["val"]
+    trainer = Trainer(model, cfg, state)
+    steps, every, batch_size = cfg.steps, cfg.eval_interval, cfg.batch_size
+    minibatch = batch_size is not None and trainer.optimizer is not None
+    skip = state is not None and state["logged"]  # the first step's scalars were written before the checkpoint
+    losses, last_saved, value = [], None, None
     with caught(signal.SIGINT, signal.SIGTERM) as signals:
-        bar = tqdm(range(start, cfg.steps + 1), initial=start, total=cfg.steps + 1, disable=None, leave=False)
+        bar = tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5)
         for step in bar:
-            rng = g.get_state()  # as it was before this step's draw: a run resumed here draws the same batch
             if signals.received:
-                save(step, rng)
+                _write_losses(writer, losses, cfg, last_saved, save.path)
+                save(step, trainer.state(trainer.g.get_state(), False))
                 raise Interrupted(signals.received, step, save.path)
+            evaluate = step % every == 0 or step == steps
+            rng = trainer.g.get_state() if evaluate else None
             if minibatch:
-                i = torch.randint(len(data["examples"][1]), (cfg.batch_size,), generator=g)
-                nll = model.nll_examples(data["examples"][0][i], data["examples"][1][i])
+                index = torch.randint(train.size(model), (batch_size,), generator=trainer.g).numpy()
+                nll = train.examples(index, model).to(model.device).nll(model)
             else:
-                nll = model.nll(train)
+                nll = train.nll(model)
             loss = nll + model.regularization()
-            value = loss.item()
-            if not math.isfinite(value):
-                kept = f"{save.path} of step {last_saved} is kept" if last_saved is not None else "nothing was saved"
-                raise MakemoreError(f"training stopped at step {step}: the loss became {value} "
-                                    f"(is lr={cfg.lr} too large?); {kept}")
-            writer.add_scalar("train/loss", value, step)
-            bar.set_postfix(loss=f"{value:.4f}", refresh=False)
-            if step % cfg.eval_interval == 0 or step == cfg.steps:
+            if not (skip and step == start):
+                losses.append((step, loss.detach()))
+                if minibatch:
+                    trainer.since[0] += nll.item()
+                    trainer.since[1] += 1
+            if evaluate and not (skip and step == start):
+                value = _write_losses(writer, losses, cfg, last_saved, save.path)
                 with torch.no_grad():
-                    writer.add_scalar("train/nll", model.nll(train).item() if minibatch else nll.item(), step)
+                    if step == steps or not minibatch:
+                        train_nll = nll.item() if not minibatch else train.nll(model).item()
+                    else:
+                        train_nll = trainer.since[0] / trainer.since[1]
+                    trainer.since = [0.0, 0]
+                    writer.add_scalar("train/nll", train_nll, step)
                     if val.total:
-                        writer.add_scalar("val/nll", model.nll(val).item(), step)
-                save(step, rng)
+                        writer.add_scalar("val/nll", val.nll(model).item(), step)
+                save(step, trainer.state(rng, True))
                 last_saved = step
-            if step == cfg.steps or not params:
+                bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+            if step == steps or trainer.optimizer is None:
                 continue
-            loss.backward()
-            model.step(cfg.lr)
-    log.info("step %d: train loss %.4f", cfg.steps, value)
+            trainer.step(loss)
+    if value is not None:
+        log.info("step %d: train loss %.4f", steps, value)
 
 
-RESUMABLE = {"steps", "eval_interval", "threads", "sample", "figures", "resume"}  # what a resumed run may change
+def _write_losses(writer, losses, cfg, last_saved, path):
+    """Write the buffered train/loss values; stop the run at the first that is not finite."""
+    values = torch.stack([loss for _, loss in losses]).tolist() if losses else []
+    for (step, _), value in zip(losses, values):
+        if not math.isfinite(value):
+            kept = f"{path} of step {last_saved} is kept" if last_saved is not None else "nothing was saved"
+            raise MakemoreError(f"training stopped at step {step}: the loss became {value} "
+                                f"(is optimizer.lr={cfg.optimizer.lr} too large?); {kept}")
+        writer.add_scalar("train/loss", value, step)
+    losses.clear()
+    return values[-1] if values else None
 
 
 def resumed(cfg):
@@ -84,9 +169,9 @@ def resumed(cfg):
     path = Path(cfg.resume)
     path = path / "checkpoint.pt" if path.is_dir() else path
     _, _, state = checkpoint.load(path)
-    then, now = state["config"], OmegaConf.to_container(cfg, resolve=True)
-    for key in sorted((set(then) | set(now)) - RESUMABLE):
-        if then.get(key) != now.get(key):
+    then, now = _flat(state["config"]), _flat(OmegaConf.to_container(cfg, resolve=True))
+    for key in sorted((set(then) | set(now))):
+        if key.split(".")[0] not in RESUMABLE and then.get(key) != now.get(key):
             raise MakemoreError(f"resume={cfg.resume}: {key} is {now.get(key)} here but {then.get(key)} in the "
                                 f"checkpoint; resume with the run's own config (only {sorted(RESUMABLE)} may change)")
     if state["step"] > cfg.steps:
@@ -95,51 +180,59 @@ def resumed(cfg):
     return path.parent, state
 
 
+def _flat(config, prefix=""):
+    flat = {}
+    for k, v in config.items():
+        flat.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return flat
+
+
 def run(cfg, out):
     """Train the configured model and write everything into the folder `out` (or the resumed run's folder);
-    return the validation NLL."""
+    return the metric that cfg.optimized_metric names."""
     validate(cfg)
     begin = time.perf_counter()
+    torch.set_num_threads(cfg.threads)
+    device = device_of(cfg.device)
+    words, splits = load_data(cfg)
+    longest = int(words.lengths.max())
+    if cfg.context is None:  # as long as the longest word and its end: every word fits
+        cfg.context = longest + 1
+    if cfg.sample.max_length is None:  # a little past the longest word; the checkpoint keeps it for sampling
+        cfg.sample.max_length = longest + 10
+    metric = cfg.optimized_metric.split("/")[0]
+    if sweeping() and not splits[metric].total:
+        raise MakemoreError(f"optimized_metric={cfg.optimized_metric}, but the {metric} split is empty: set "
+                            f"data.{metric}_fraction > 0, or optimize another split's NLL")
     out, state = resumed(cfg) if cfg.resume else (Path(out), None)
     if state is None and (out / "checkpoint.pt").exists():
         raise MakemoreError(f"{out} already holds a run's checkpoint; resume it with {resume_override(out)}, "
                             f"or choose another hydra.run.dir")
-    torch.set_num_threads(cfg.threads)
 
-    words = read_words(cfg.data.path)
-    for note in words.notes:
-        log.warning(note)
-    log.info("%d words (%d of them repeat an earlier line, and count as often as they appear)",
-             len(words), words.duplicates())
-    labels = split(len(words), cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed)
-    data = dict(zip(SPLITS, (Stats.of(N) for N in count(words, labels, cfg.context))))
-    log.info("vocabulary of %d: %d/%d/%d examples in train/val/test",
-             len(words.vocab), *(data[s].total for s in SPLITS))
-    if cfg.batch_size is not None:
-        data["examples"] = split_examples(words, labels, 0, cfg.context)
-
-    model = instantiate(cfg.model, vocab_size=len(words.vocab))
+    model = build(cfg, len(words.vocab), device)
     if state is not None:
         if state["itos"] != words.vocab.itos:
             raise MakemoreError(f"resume={cfg.resume}: the checkpoint's vocabulary differs from {cfg.data.path}'s")
         model.load_state_dict(state["state_dict"])
-    model.fit(data["train"])
-    save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, OmegaConf.to_container(cfg, resolve=True))
+    model.fit(splits["train"])
+    config = OmegaConf.to_container(cfg, resolve=True)
+    save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, config)
     start = 0 if state is None else state["step"]
-    with SummaryWriter(str(out), purge_step=start if state else None) as writer:
-        board.log_hparams(writer, cfg, model.name)
-        fit(model, data, cfg, writer, save, start, None if state is None else state.get("rng"))
+    with SummaryWriter(str(out), purge_step=start + state["logged"] if state else None) as writer:
+        board.log_hparams(writer, cfg)
+        fit(model, splits, cfg, writer, save, start, state)
         with torch.no_grad():
-            nlls = {s: nll_or_none(model, data[s]) for s in SPLITS}
+            nlls = {s: splits[s].nll(model).item() if splits[s].total else None for s in SPLITS}
         if nlls["test"] is not None:
             writer.add_scalar("test/nll", nlls["test"], cfg.steps)
-        names = [words.vocab.decode(w) for w in sample(model, cfg.sample.count, cfg.seed, cfg.sample.batched)]
+        drawn = sample(model, cfg.sample.count, cfg.seed, cfg.sample.batched, cfg.sample.temperature,
+                       cfg.sample.top_k, cfg.sample.max_length)
+        names = [words.vocab.decode(w) for w in drawn]
         checkpoint.replace(out / "samples.txt", lambda tmp: Path(tmp).write_text("".join(n + "\n" for n in names)))
         print("\n".join(names))
-        if cfg.figures:
-            board.log_pictures(writer, model, words.vocab.itos, names, out, cfg.steps)
+        board.log_pictures(writer, model, words.vocab.itos, names, out, cfg.steps, cfg.figures)
 
     metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin}
     checkpoint.replace(out / "metrics.json", lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
     log.info("metrics: %s", metrics)
-    return nlls["val"] if nlls["val"] is not None else nlls["train"]
+    return nlls[cfg.optimized_metric.split("/")[0]]

@@ -5,7 +5,7 @@ import math
 import pytest
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 
-from conftest import NAMES, cli, metrics
+from helpers import NAMES, cli, metrics
 
 RUN_FILES = {"checkpoint.pt", "samples.txt", "metrics.json", "train.log", ".hydra"}
 
@@ -18,7 +18,7 @@ def files(folder):
 def cli_run(tmp_path_factory):
     """`python train.py` with the defaults (into a temporary run folder) on the real names.txt."""
     out = tmp_path_factory.mktemp("run")
-    proc = cli("train.py", f"hydra.run.dir={out}", "smoothing=0", "sample.count=5")
+    proc = cli("train.py", f"hydra.run.dir={out}", "model.smoothing=0", "sample.count=5")
     return out, proc
 
 
@@ -33,7 +33,7 @@ def test_train_with_defaults_writes_a_complete_run_folder(cli_run):
 def test_default_run_folder_is_under_runs_and_named_by_its_overrides(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "names.txt").write_text("emma\nolivia\nava\n")
-    from conftest import ROOT
+    from helpers import ROOT
 
     cli(str(ROOT / "train.py"), "model=neural", "steps=2", "data.val_fraction=0", "data.test_fraction=0",
         cwd=tmp_path)

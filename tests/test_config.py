@@ -3,7 +3,7 @@
 import pytest
 from hydra.utils import instantiate
 
-from conftest import compose_config
+from helpers import compose_config
 from makemore.models import Counts, Neural
 
 
@@ -17,14 +17,14 @@ def test_defaults_train_counts_on_names_with_the_lectures_seed():
 
 @pytest.mark.parametrize("name, cls", [("counts", Counts), ("neural", Neural)])
 def test_every_model_in_the_group_builds_from_the_top_level_keys(name, cls):
-    cfg = compose_config(f"model={name}", "smoothing=3", "reg=0.5", "seed=7", "context=2")
+    cfg = compose_config(f"model={name}", "model.smoothing=3", "model.reg=0.5", "seed=7", "context=2")
     model = instantiate(cfg.model, vocab_size=5)
     assert type(model) is cls and model.context == 2 and model.vocab_size == 5
     assert (model.smoothing if name == "counts" else model.reg) == (3 if name == "counts" else 0.5)
 
 
 def test_a_key_the_model_does_not_use_is_still_recorded():
-    cfg = compose_config("model=counts", "lr=10", "reg=0.2")
+    cfg = compose_config("model=counts", "optimizer.lr=10", "model.reg=0.2")
     assert (cfg.lr, cfg.reg) == (10, 0.2) and "reg" not in cfg.model
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import NAMES
+from helpers import NAMES
 from makemore.data import count, examples, read_words, split
 
 

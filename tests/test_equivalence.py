@@ -1,11 +1,15 @@
-"""Training from the count matrix is the lecture's per-example one-hot optimization, not an approximation."""
+"""Training from counted windows is the per-example optimization, not an approximation: the lecture's one-hot
+loop for the neural bigram, and the per-example loss for the MLP."""
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from conftest import NAMES
+from helpers import NAMES, scalars
 from makemore import checkpoint
-from test_training import scalars
+from makemore.batches import Split
+from makemore.data import read_words
+from makemore.models import MLP
 
 
 def lecture_training(steps, lr, reg, seed):
@@ -38,10 +42,34 @@ def lecture_training(steps, lr, reg, seed):
 
 def test_count_matrix_training_matches_the_lectures_one_hot_training(train_run):
     out, _ = train_run("model=neural", f"data.path={NAMES}", "data.val_fraction=0", "data.test_fraction=0",
-                       "steps=100", "lr=50", "reg=0.01", "seed=2147483647")
+                       "steps=100", "optimizer.lr=50", "model.reg=0.01", "seed=2147483647")
     losses, W = lecture_training(steps=100, lr=50.0, reg=0.01, seed=2147483647)
     logged = [v for _, v in scalars(out)["train/loss"]]
     assert len(logged) == 101
     assert max(abs(a - b) for a, b in zip(logged, losses)) < 1e-5
     model, _, _ = checkpoint.load(out / "checkpoint.pt")
-    assert (model.weights().detach() - W).abs().max() < 1e-5
+    assert (model.W.detach() - W).abs().max() < 1e-5
+
+
+def test_mlp_full_batch_from_counted_windows_equals_the_per_example_path(names_subset):
+    words = read_words(names_subset)
+    data = Split(words.ids, words.lengths, len(words.vocab))
+    every = data.examples(np.arange(data.size(MLP(27))), MLP(27))
+    curves, models = [], []
+    for loss_of in (lambda m: data.nll(m), lambda m: every.nll(m)):  # distinct windows, then every example
+        torch.manual_seed(0)
+        model = MLP(27, context=3)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
+        curve = []
+        for _ in range(50):
+            loss = loss_of(model)
+            curve.append(loss.item())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        curves.append(curve)
+        models.append(model)
+    assert len(data.counted(3).X) < every.count() / 3  # far fewer windows than examples
+    assert max(abs(a - b) for a, b in zip(*curves)) < 1e-5
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        assert (a - b).abs().max() < 1e-5

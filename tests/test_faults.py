@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import NAMES, ROOT, cli, compose_config, metrics, same_weights
+from helpers import NAMES, ROOT, cli, compose_config, metrics, same_weights
 from makemore import MakemoreError
 from makemore.training import run
-from test_training import scalars
+from helpers import scalars
 
 OUTPUTS = ("checkpoint.pt", "samples.txt", "metrics.json")
 
@@ -33,7 +33,7 @@ def assert_clear_error(proc, *words):
 # --- config values -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("override, key", [
-    ("smoothing=-1", "smoothing"), ("reg=-0.1", "reg"), ("lr=0", "lr"), ("lr=inf", "lr"), ("steps=-1", "steps"),
+    ("model.smoothing=-1", "smoothing"), ("model.reg=-0.1", "reg"), ("optimizer.lr=0", "lr"), ("optimizer.lr=inf", "lr"), ("steps=-1", "steps"),
     ("data.val_fraction=1", "data.val_fraction"), ("data.test_fraction=-0.1", "data.test_fraction"),
     ("sample.count=-5", "sample.count"), ("context=0", "context"), ("batch_size=0", "batch_size"),
     ("eval_interval=0", "eval_interval"), ("threads=0", "threads"),
@@ -50,12 +50,12 @@ def test_fractions_that_leave_no_training_words_are_refused(tmp_path):
 
 
 def test_bad_value_on_the_command_line_gets_one_line_and_writes_nothing(tmp_path):
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "lr=-1", check=False)
-    assert_clear_error(proc, "lr=-1", "> 0")
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "optimizer.lr=-1", check=False)
+    assert_clear_error(proc, "optimizer.lr=-1", "> 0")
     assert not any((tmp_path / f).exists() for f in OUTPUTS)
 
 
-@pytest.mark.parametrize("override, words", [("lr=abc", ["lr=abc", "Float"]),
+@pytest.mark.parametrize("override, words", [("optimizer.lr=abc", ["optimizer.lr=abc", "Float"]),
                                              ("model=transformer", ["model/transformer", "counts", "neural"])])
 def test_a_value_of_the_wrong_type_or_an_unknown_model_is_refused_by_hydra(tmp_path, override, words):
     proc = cli("train.py", f"hydra.run.dir={tmp_path}", override, check=False)
@@ -93,7 +93,7 @@ def test_missing_data_file_on_the_command_line(tmp_path):
 def test_fractions_below_1_leave_a_training_word_even_in_a_tiny_file(train_run, tmp_path):
     path = tmp_path / "w.txt"
     path.write_text("ab\ncd\n")
-    out, _ = train_run(f"data.path={path}", "data.val_fraction=0.5", "data.test_fraction=0.49", "smoothing=0")
+    out, _ = train_run(f"data.path={path}", "data.val_fraction=0.5", "data.test_fraction=0.49", "model.smoothing=0")
     m = metrics(out)
     assert m["train_nll"] == pytest.approx(0.0) and m["val_nll"] == float("inf") and m["test_nll"] is None
 
@@ -119,8 +119,8 @@ def test_scoring_a_character_outside_the_vocabulary_is_one_line(tmp_path):
 # --- faults during training --------------------------------------------------------------------------
 
 def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "lr=1e6", check=False)
-    assert_clear_error(proc, "loss became", "lr=1000000.0", "checkpoint.pt of step")
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "optimizer.lr=1e6", check=False)
+    assert_clear_error(proc, "loss became", "optimizer.lr=1000000.0", "checkpoint.pt of step")
     stopped, kept = (int(w) for w in re.findall(r"step (\d+)", proc.stderr))
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert state["step"] == kept == (stopped - 1) // 10 * 10 and torch.isfinite(state["state_dict"]["W"]).all()
@@ -158,7 +158,7 @@ def test_ctrl_c_before_training_is_one_line(tmp_path, moment):
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_saves_the_current_step_and_prints_the_command_that_resumes(tmp_path, signum, code):
-    out = tmp_path / "lr=50,model=neural"  # named as run folders are: an unquoted override cannot hold it
+    out = tmp_path / "optimizer.lr=50,model=neural"  # named as run folders are: an unquoted override cannot hold it
     cmd = [sys.executable, "train.py", f"hydra.run.dir='{out}'", "model=neural", "steps=100000000",
            "eval_interval=1000000"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -192,7 +192,7 @@ def test_ctrl_c_in_a_sweep_stops_the_whole_sweep(tmp_path):
     assert not list(tmp_path.glob("1_*"))  # the second job never started
 
 
-@pytest.mark.parametrize("extra", [[], ["batch_size=32"], ["context=2", "reg=1"]])
+@pytest.mark.parametrize("extra", [[], ["batch_size=32"], ["context=2", "model.reg=1"]])
 def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_run, names_subset, extra):
     common = ["model=neural", f"data.path={names_subset}", *extra]
     whole, _ = train_run(*common, "steps=100")
@@ -210,13 +210,13 @@ def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_
 def test_resume_with_another_config_is_refused(train_run, names_subset, tmp_path):
     half, _ = train_run("model=neural", f"data.path={names_subset}", "steps=5")
     with pytest.raises(MakemoreError, match=r"lr is 10.0 here but 50.0 in the checkpoint"):
-        run(compose_config("model=neural", f"data.path={names_subset}", "lr=10", f"resume={half}"), tmp_path)
+        run(compose_config("model=neural", f"data.path={names_subset}", "optimizer.lr=10", f"resume={half}"), tmp_path)
 
 
 def test_running_again_into_a_run_folder_never_overwrites_its_checkpoint(tmp_path):
     cli("train.py", f"hydra.run.dir={tmp_path}", "sample.count=1", "figures=false")
     before = {f: (tmp_path / f).read_bytes() for f in OUTPUTS}
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "smoothing=5", check=False)
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model.smoothing=5", check=False)
     assert_clear_error(proc, str(tmp_path), "already holds a run's checkpoint", "resume=")
     assert before == {f: (tmp_path / f).read_bytes() for f in OUTPUTS}
 
@@ -241,14 +241,14 @@ def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
 
 
 def test_a_failed_sweep_job_leaves_the_others_whole_and_a_row_saying_so(tmp_path):
-    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "model=neural", "lr=50,-1", "steps=3",
+    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "model=neural", "optimizer.lr=50,-1", "steps=3",
                 check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
-    assert "Error executing job with overrides: ['model=neural', 'lr=-1', 'steps=3']" in proc.stderr
+    assert "Error executing job with overrides: ['model=neural', 'optimizer.lr=-1', 'steps=3']" in proc.stderr
     good, bad = tmp_path / "0_lr=50,model=neural,steps=3", tmp_path / "1_lr=-1,model=neural,steps=3"
     assert all((good / f).exists() for f in OUTPUTS) and not any((bad / f).exists() for f in OUTPUTS)
-    assert "failed: MakemoreError: bad config value lr=-1.0" in (tmp_path / "summary.csv").read_text()
-    assert "bad config value lr=-1.0" in (bad / "train.log").read_text()
+    assert "failed: MakemoreError: bad config value optimizer.lr=-1.0" in (tmp_path / "summary.csv").read_text()
+    assert "bad config value optimizer.lr=-1.0" in (bad / "train.log").read_text()
 
 
 # --- checkpoints from elsewhere ------------------------------------------------------------------------

@@ -1,23 +1,34 @@
-"""Minibatch SGD: the per-example path that larger models will need."""
+"""Full batch from counted windows is the per-example loss exactly; minibatches draw examples with the seed."""
 
+import numpy as np
 import pytest
 import torch
 
-from conftest import metrics
-from makemore.data import count, read_words, split, split_examples
-from makemore.models import Neural, Stats
-from test_training import scalars
+from helpers import metrics, scalars
+from makemore.batches import Split
+from makemore.data import read_words, split
+from makemore.models import MLP, Neural
 
 
-def test_per_example_nll_over_all_examples_equals_the_count_matrix_nll(names_subset):
-    words = read_words(names_subset)
-    labels = split(len(words), 0.1, 0.1, 42)
-    for context in (1, 2):
-        train = Stats.of(count(words, labels, context)[0])
-        ctx, y = split_examples(words, labels, 0, context)
-        model = Neural(len(words.vocab), context=context)
-        assert len(y) == train.total
-        assert model.nll_examples(ctx, y).item() == pytest.approx(model.nll(train).item(), rel=1e-6)
+def train_split(path):
+    words = read_words(path)
+    keep = split(len(words), 0.1, 0.1, 42) == 0
+    return Split(words.ids[np.repeat(keep, words.lengths)], words.lengths[keep], len(words.vocab))
+
+
+@pytest.mark.parametrize("model", [Neural(27, context=1), Neural(27, context=2), MLP(27, context=3)])
+def test_per_example_nll_over_all_examples_equals_the_counted_windows_nll(names_subset, model):
+    train = train_split(names_subset)
+    every = train.examples(np.arange(train.size(model)), model)
+    assert every.count() == train.total
+    assert every.nll(model).item() == pytest.approx(train.counted(model.context).nll(model).item(), rel=1e-6)
+
+
+def test_words_and_windows_are_the_same_examples(names_subset):
+    """A windowed model scores whole padded words as it scores their windows one by one."""
+    train, model = train_split(names_subset), MLP(27, context=3)
+    words = train.words(np.arange(len(train.lengths)), model.pad)
+    assert words.nll(model).item() == pytest.approx(train.nll(model).item(), rel=1e-6)
 
 
 def test_minibatch_training_lowers_the_loss_and_is_fixed_by_the_seed(train_run, names_subset):
@@ -34,5 +45,5 @@ def test_minibatch_of_the_whole_set_follows_the_full_batch_curve(train_run, name
     full, _ = train_run("model=neural", f"data.path={names_subset}", "steps=5")
     # with a batch as large as the data the draws still repeat examples, so the curves are close, not equal
     mini, _ = train_run("model=neural", f"data.path={names_subset}", "steps=5", "batch_size=200000")
-    a, b = (torch.tensor([v for _, v in scalars(o)["train/nll"]]) for o in (full, mini))
+    a, b = (torch.tensor([v for _, v in scalars(o)["val/nll"]]) for o in (full, mini))
     assert torch.allclose(a, b, atol=0.02)

@@ -1,11 +1,13 @@
-"""Both samplers draw from the model's own distribution, one name at a time or all at once."""
+"""Both samplers draw from the model's own distribution, one name at a time or all at once, for any model."""
 
 import numpy as np
 import pytest
+import torch
 
-from conftest import NAMES
-from makemore.data import Words, count, read_words, split
-from makemore.models import Counts, Stats
+from helpers import NAMES, whole
+from makemore.batches import Split
+from makemore.data import read_words
+from makemore.models import MLP, Counts
 from makemore.sampling import sample
 
 
@@ -17,13 +19,39 @@ def names():
 @pytest.mark.parametrize("batched", [False, True])
 def test_transitions_of_the_samples_follow_P(names, batched):
     model = Counts(27, context=2, smoothing=0.1)
-    model.fit(Stats.of(count(names, split(len(names), 0, 0, 0), 2)[0]))
+    model.fit(whole(names))
     drawn = sample(model, 20_000, seed=3, batched=batched)
-    ids = np.array([i for w in drawn for i in w], dtype=np.uint8)
-    samples = Words(names.vocab, ids, np.array([len(w) for w in drawn], dtype=np.int64), [])
-    seen = count(samples, np.zeros(len(samples), dtype=np.int8), 2, splits=1)[0].double()
-    n, P = seen.sum(1, keepdim=True), model.log_probs().exp()
+    samples = Split(np.array([i for w in drawn for i in w], dtype=np.uint8), np.array([len(w) for w in drawn]), 27)
+    seen = samples.counted(2)
+    n, P = seen.N.sum(1, keepdim=True).double(), model(seen.X)[:, -1].exp()
     cells = n * P >= 10  # where a count is near enough normal to judge by its standard error
     assert cells.sum() >= 500
-    z = (seen - n * P)[cells] / (n * P * (1 - P))[cells].sqrt()
+    z = (seen.N - n * P)[cells] / (n * P * (1 - P))[cells].sqrt()
     assert z.abs().max() < 5  # the largest of some 1,000 standard normal deviations is about 3.5
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_top_k_1_always_draws_the_likeliest_token(names, batched):
+    model = Counts(27, context=3, smoothing=0.1)
+    model.fit(whole(names))
+    greedy = sample(model, 5, seed=1, batched=batched, top_k=1)
+    assert greedy == sample(model, 5, seed=2, batched=batched, top_k=1)  # nothing left to chance
+    idx = torch.tensor([[0, 0, 0] + greedy[0]])
+    assert model(idx)[0].argmax(1).tolist() == greedy[0] + [0]
+
+
+def test_temperature_sharpens_and_flattens(names):
+    model = Counts(27, context=1, smoothing=1.0)
+    model.fit(whole(names))
+    distinct = {t: len(set(map(tuple, sample(model, 300, seed=0, batched=True, temperature=t)))) for t in (0.3, 1, 3)}
+    assert distinct[0.3] < distinct[1] < distinct[3]
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_name_stops_at_max_length(batched):
+    torch.manual_seed(0)
+    model = MLP(27, context=2)
+    with torch.no_grad():
+        model.out.bias[0] = -100  # the end token is never drawn
+    drawn = sample(model, 3, seed=0, batched=batched, max_length=7)
+    assert [len(w) for w in drawn] == [7, 7, 7]

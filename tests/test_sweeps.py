@@ -19,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from conftest import NAMES, ROOT, cli, compose_config, metrics, same_weights
+from helpers import NAMES, ROOT, cli, compose_config, metrics, same_weights
 from makemore.board import HPARAMS
 
 
@@ -40,7 +40,7 @@ def sweep(tmp_path_factory):
     """A real 2x2 sweep through the CLI: counts and neural, two values of their knobs."""
     out = tmp_path_factory.mktemp("sweep")
     proc = cli("train.py", "-m", f"hydra.sweep.dir={out}", f"data.path={NAMES}", "model=counts,neural",
-               "smoothing=0.1,10", "reg=0.01", "steps=20", "sample.count=3")
+               "model.smoothing=0.1,10", "model.reg=0.01", "steps=20", "sample.count=3")
     return out, proc
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import NAMES, metrics
+from helpers import NAMES, metrics
 from makemore import checkpoint
 from makemore.data import split
 
@@ -50,7 +50,7 @@ def test_counts_model_logs_a_flat_line_over_the_same_steps(train_run, names_subs
 
 
 def test_whole_file_unsmoothed_counts_reproduce_the_lecture(train_run):
-    out, _ = train_run(f"data.path={NAMES}", "smoothing=0", "data.val_fraction=0", "data.test_fraction=0")
+    out, _ = train_run(f"data.path={NAMES}", "model.smoothing=0", "data.val_fraction=0", "data.test_fraction=0")
     m = metrics(out)
     assert m["train_nll"] == pytest.approx(2.454, abs=5e-4)
     assert m["val_nll"] is None and m["test_nll"] is None
@@ -60,7 +60,7 @@ def test_unseen_bigram_in_validation_reports_inf(train_run, tmp_path):
     held_out = split(10, 0.1, 0.0, 42).tolist().index(1)  # the one word the split sends to validation
     data = tmp_path / "w.txt"
     data.write_text("".join("ba\n" if i == held_out else "ab\n" for i in range(10)))
-    out, returned = train_run(f"data.path={data}", "smoothing=0", "data.val_fraction=0.1", "data.test_fraction=0")
+    out, returned = train_run(f"data.path={data}", "model.smoothing=0", "data.val_fraction=0.1", "data.test_fraction=0")
     m = metrics(out)
     assert m["train_nll"] == pytest.approx(0.0) and m["val_nll"] == math.inf == returned
     assert m["test_nll"] is None

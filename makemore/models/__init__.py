@@ -1,13 +1,30 @@
-"""Models: each assigns every context a distribution over the next token.
+"""Models: each maps token ids to next-token logits through one interface (base.py).
 
-Both models are tables of shape (V**context, V), so training, evaluation, sampling and scoring
-work on any of them through the same few methods; a new model is one file here and one config.
+A new model is a module here (its class and its config dataclass), a line in MODELS, and a config file in
+conf/model/; nothing else changes.
 """
 
-from makemore.models.base import LanguageModel, Stats
-from makemore.models.counts import Counts
-from makemore.models.neural import Neural
+from hydra.core.config_store import ConfigStore
 
-MODELS = {"counts": Counts, "neural": Neural}  # the only classes a checkpoint may name
+from makemore.models.base import LanguageModel, Windowed
+from makemore.models.bow import BoW, BoWConfig
+from makemore.models.counts import Counts, CountsConfig
+from makemore.models.mlp import MLP, MLPConfig
+from makemore.models.neural import Neural, NeuralConfig
+from makemore.models.rnn import GRU, RNN, GRUConfig, RNNConfig
+from makemore.models.transformer import Transformer, TransformerConfig
 
-__all__ = ["LanguageModel", "Stats", "Counts", "Neural", "MODELS"]
+# name: (class, config). The only classes a checkpoint may name.
+MODELS = {
+    "counts": (Counts, CountsConfig),
+    "neural": (Neural, NeuralConfig),
+    "mlp": (MLP, MLPConfig),
+    "rnn": (RNN, RNNConfig),
+    "gru": (GRU, GRUConfig),
+    "bow": (BoW, BoWConfig),
+    "transformer": (Transformer, TransformerConfig),
+}
+for _name, (_, _config) in MODELS.items():
+    ConfigStore.instance().store(group="model_schema", name=_name, node=_config, package="model")
+
+__all__ = ["LanguageModel", "Windowed", "MODELS", *(cls.__name__ for cls, _ in MODELS.values())]

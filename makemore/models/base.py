@@ -1,73 +1,71 @@
-"""The interface every model shares, and the sufficient statistics it is trained and scored on."""
+"""The one interface every model shares, as in makemore.py: token ids in, next-token logits out.
 
-from dataclasses import dataclass
+A sequence is `pad` start tokens (0) and then the text; `model(idx)` with idx of shape (B, T) returns
+logits of shape (B, T - pad, V): one prediction for each position from the pad-th on, each of the token
+that follows it. Training, evaluation, sampling and scoring all go through that call and nothing else.
+"""
+
+import itertools
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
-@dataclass
-class Stats:
-    """The (context, next token) counts of one split, kept only for the contexts that occur."""
-
-    rows: torch.Tensor  # context ids that occur, int64; None where every context occurs (the whole table)
-    N: torch.Tensor  # their counts, (len(rows), V) int64
-    total: int  # number of examples
-
-    @classmethod
-    def of(cls, N):
-        rows = (N.sum(1) > 0).nonzero()[:, 0]
-        return cls(None, N, int(N.sum())) if len(rows) == len(N) else cls(rows, N[rows], int(N.sum()))
-
-
 class LanguageModel(nn.Module):
-    """P(next token | previous `context` tokens), as a table over context ids (see data.examples)."""
+    """A sequence model reads everything before a position (up to `context` tokens): pad is 0."""
 
-    name = None
+    windowed = False  # True: a prediction depends only on the last `context` tokens (see Windowed)
 
-    def __init__(self, vocab_size, context=1):
+    def __init__(self, vocab_size, context):
         super().__init__()
         self.vocab_size = vocab_size
         self.context = context
 
     @property
-    def contexts(self):
-        return self.vocab_size**self.context
+    def pad(self):
+        return 0
 
-    def fit(self, stats):
-        """The closed-form part of training, from the training counts (all of it for a count table)."""
+    @property
+    def device(self):
+        return next(itertools.chain(self.parameters(), self.buffers())).device
 
-    def log_probs(self, rows=None):
-        """log P(next | context) for the contexts `rows` (all when None), shape (len(rows), V)."""
-        raise NotImplementedError
-
-    def probs(self):
-        """P for sampling, float32, each row summing to 1."""
-        return self.log_probs().exp().float()
-
-    def heatmap(self):
-        """(table, format of a cell) for the lecture's picture of the model."""
-        raise NotImplementedError
+    def fit(self, train):
+        """What the model learns in closed form from the training data before any step (the counts model's
+        table); nothing for a model trained by gradient descent."""
 
     def regularization(self):
-        return torch.zeros((), dtype=torch.float64)
+        """A penalty added to the training loss (the lecture's reg * (W**2).mean()); none by default."""
+        return torch.zeros(())
 
-    def nll(self, stats):
-        """Average negative log-likelihood of the counted examples: float64, inf where P is 0."""
-        logp = self.log_probs(stats.rows).double()
-        return -torch.where(stats.N > 0, stats.N * logp, 0.0).sum() / stats.total
+    def heatmap(self):
+        """(V x V table, format of a cell) for the lecture's picture of a bigram model, or None."""
+        return None
 
-    def nll_examples(self, ctx, y):
-        """Average negative log-likelihood of single examples: the per-example path of minibatch training."""
-        return -self.log_probs(ctx)[torch.arange(len(y)), y].double().mean()
 
-    @torch.no_grad()
-    def step(self, lr):
-        """One gradient descent update from the gradients of the last backward()."""
-        for p in self.parameters():
-            p -= lr * p.grad
-            p.grad = None
+class Windowed(LanguageModel):
+    """A model whose prediction depends only on the previous `context` tokens, the start padded with 0 (the
+    lecture's '.'): the bigram (context 1), its longer-context tables, and the MLP. Its training data can be
+    the distinct windows that occur, each counted, rather than every example."""
 
-    def objective(self, stats):
-        """What full-batch training minimizes: NLL plus regularization."""
-        return self.nll(stats) + self.regularization()
+    windowed = True
+
+    @property
+    def pad(self):
+        return self.context - 1
+
+    def forward(self, idx):
+        windows = idx.unfold(1, self.context, 1)  # (B, T - pad, context): the window ending at each position
+        return self.next_logits(windows.reshape(-1, self.context)).view(*windows.shape[:2], -1)
+
+    def next_logits(self, windows):
+        """Logits (N, V) of the token after each window (N, context)."""
+        raise NotImplementedError
+
+
+def window_ids(windows, V):
+    """Each window read as a number in base V, oldest token first: a row of a (V**context, V) table."""
+    ids = torch.zeros(len(windows), dtype=torch.int64, device=windows.device)
+    for j in range(windows.shape[1]):
+        ids = ids * V + windows[:, j]
+    return ids

@@ -3,8 +3,24 @@
 It is attention with every weight equal, so it shows what the learned weights of a Transformer add.
 """
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
+
+from makemore.config import ModelConfig, check
+from makemore.models.base import LanguageModel
+
+
+@dataclass
+class BoWConfig(ModelConfig):
+    _target_: str = "makemore.models.BoW"
+    n_embd: int = 64  # numbers per token (and position) embedding
+    n_embd2: int = 64  # hidden units of the MLP after the averaging
+
+    def __post_init__(self):
+        check("model.n_embd", self.n_embd, self.n_embd >= 1, "an integer >= 1")
+        check("model.n_embd2", self.n_embd2, self.n_embd2 >= 1, "an integer >= 1")
 
 
 class CausalBoW(nn.Module):
@@ -19,11 +35,9 @@ class CausalBoW(nn.Module):
         return self.avg[:T, :T] @ x
 
 
-class BoW(nn.Module):
+class BoW(LanguageModel):
     def __init__(self, vocab_size, context, n_embd=64, n_embd2=64):
-        super().__init__()
-        self.vocab_size = vocab_size
-        self.context = context
+        super().__init__(vocab_size, context)
         self.wte = nn.Embedding(vocab_size, n_embd)
         self.wpe = nn.Embedding(context, n_embd)  # without positions, an average forgets the order
         self.cbow = CausalBoW(context)

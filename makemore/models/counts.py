@@ -1,38 +1,77 @@
-"""The lecture's first model: count the bigrams (or longer contexts) and normalize the rows."""
+"""The lecture's first model: count how often each token follows each window of `context` tokens, and
+normalize: P = (N + smoothing) / row sums. Training is counting, in closed form (fit)."""
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 
-from makemore.models.base import LanguageModel
+from makemore.config import ModelConfig, check
+from makemore.models.base import Windowed
 
 
-class Counts(LanguageModel):
-    name = "counts"
+@dataclass
+class CountsConfig(ModelConfig):
+    _target_: str = "makemore.models.Counts"
+    smoothing: float = 1.0  # added to every count before the rows are normalized
+
+    def __post_init__(self):
+        check("model.smoothing", self.smoothing, self.smoothing >= 0 and np.isfinite(self.smoothing),
+              "a finite number >= 0")
+
+
+class Counts(Windowed):
+    """Only the windows seen in training are stored (X, with their counts N), so memory follows the data, not
+    V**context; a window never seen has no counts, and P is uniform there when smoothing is 0."""
 
     def __init__(self, vocab_size, context=1, smoothing=1.0):
         super().__init__(vocab_size, context)
         self.smoothing = smoothing
-        self.register_buffer("N", torch.zeros((self.contexts, vocab_size), dtype=torch.int64))
+        self.register_buffer("X", torch.zeros((0, context), dtype=torch.int64))  # windows seen, sorted
+        self.register_buffer("N", torch.zeros((0, vocab_size), dtype=torch.int64))  # what followed each
+        # a checkpoint's table has its own number of windows: take its shapes before loading
+        self.register_load_state_dict_pre_hook(self._resize)
+        self._keys = None
 
-    def fit(self, stats):
-        if stats.rows is None:
-            self.N.copy_(stats.N)
-        else:
-            self.N.zero_()
-            self.N[stats.rows] = stats.N
+    def fit(self, train):
+        counted = train.counted(self.context, self.N.device)
+        self.X, self.N = counted.X.clone(), counted.N.clone()
+        self._keys = None
 
-    def _normalize(self, N, dtype):
-        P = N.to(dtype) + self.smoothing
+    def _resize(self, module, state_dict, prefix, *args):
+        for name in ("X", "N"):
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name], device=self.N.device))
+        self._keys = None
+
+    def rows(self, windows):
+        """The row of X holding each window, and whether it is there at all."""
+        if self._keys is None:
+            self._keys = _as_keys(self.X.cpu().numpy())
+        if len(self._keys) == 0:
+            return torch.zeros(len(windows), dtype=torch.int64), torch.zeros(len(windows), dtype=torch.bool)
+        wanted = _as_keys(windows.cpu().numpy())
+        at = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
+        return torch.from_numpy(at), torch.from_numpy(self._keys[at] == wanted)
+
+    def next_logits(self, windows):
+        at, seen = (t.to(windows.device) for t in self.rows(windows))
+        N = torch.where(seen[:, None], self.N[at], 0).double()
+        P = N + self.smoothing
         total = P.sum(1, keepdim=True)
-        # A context never seen, without smoothing, has no counts to normalize: predict uniformly.
-        return torch.where(total > 0, P / total, 1.0 / self.vocab_size)
-
-    def log_probs(self, rows=None):
-        N = self.N if rows is None else self.N[rows]
-        return self._normalize(N, torch.float64).log()
+        # A window never seen, without smoothing, has no counts to normalize: predict uniformly.
+        P = torch.where(total > 0, P / total, 1.0 / self.vocab_size)
+        return P.log()
 
     def heatmap(self):
-        return self.N, "{:.0f}"
+        if self.context != 1:
+            return None
+        N = torch.zeros((self.vocab_size, self.vocab_size), dtype=torch.int64)
+        N[self.X[:, 0].cpu()] = self.N.cpu()
+        return N, "{:.0f}"
 
-    def probs(self):
-        # float32 as in the lecture, so that its samples come out the same for the same seed
-        return self._normalize(self.N, torch.float32)
+
+def _as_keys(windows):
+    """Windows (N, context) int64 as one comparable value each (their bytes), for an exact sorted look-up."""
+    windows = np.ascontiguousarray(windows, dtype=np.int64)
+    return windows.view(np.dtype((np.void, windows.shape[1] * 8)))[:, 0]

@@ -5,8 +5,29 @@ pass through a step unchanged, which keeps gradients alive over long sequences. 
 the same for both: only the cell differs.
 """
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
+
+from makemore.config import ModelConfig, check
+from makemore.models.base import LanguageModel
+
+
+@dataclass
+class RNNConfig(ModelConfig):
+    _target_: str = "makemore.models.RNN"
+    n_embd: int = 64  # numbers per token embedding
+    n_embd2: int = 64  # size of the hidden state
+
+    def __post_init__(self):
+        check("model.n_embd", self.n_embd, self.n_embd >= 1, "an integer >= 1")
+        check("model.n_embd2", self.n_embd2, self.n_embd2 >= 1, "an integer >= 1")
+
+
+@dataclass
+class GRUConfig(RNNConfig):
+    _target_: str = "makemore.models.GRU"
 
 
 class RNNCell(nn.Module):
@@ -34,15 +55,13 @@ class GRUCell(nn.Module):
         return (1 - z) * h + z * hbar
 
 
-class RNN(nn.Module):
+class RNN(LanguageModel):
     """`context` is only recorded: the recurrence reads sequences of any length."""
 
     cell_type = RNNCell
 
     def __init__(self, vocab_size, context, n_embd=64, n_embd2=64):
-        super().__init__()
-        self.vocab_size = vocab_size
-        self.context = context
+        super().__init__(vocab_size, context)
         # Learned rather than zero: the state before the start token is whatever predicts best.
         self.start = nn.Parameter(torch.zeros(1, n_embd2))
         self.wte = nn.Embedding(vocab_size, n_embd)

@@ -1,8 +1,27 @@
 """A GPT-2 style Transformer: attention learns which earlier positions to read, where BoW averages them all."""
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from makemore.config import ModelConfig, check
+from makemore.models.base import LanguageModel
+
+
+@dataclass
+class TransformerConfig(ModelConfig):
+    _target_: str = "makemore.models.Transformer"
+    n_embd: int = 64  # width of the residual stream
+    n_layer: int = 4  # blocks of attention and MLP
+    n_head: int = 4  # attention heads per block; must divide n_embd
+
+    def __post_init__(self):
+        for key in ("n_embd", "n_layer", "n_head"):
+            check(f"model.{key}", getattr(self, key), getattr(self, key) >= 1, "an integer >= 1")
+        check("model.n_embd", self.n_embd, self.n_embd % self.n_head == 0,
+              f"divisible by model.n_head={self.n_head}, to split into heads")
 
 
 class CausalSelfAttention(nn.Module):
@@ -39,13 +58,11 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
-class Transformer(nn.Module):
+class Transformer(LanguageModel):
     def __init__(self, vocab_size, context, n_embd=64, n_layer=4, n_head=4):
-        super().__init__()
+        super().__init__(vocab_size, context)
         if n_embd % n_head:
             raise ValueError(f"n_embd={n_embd} must be divisible by n_head={n_head}, to split into heads")
-        self.vocab_size = vocab_size
-        self.context = context
         self.wte = nn.Embedding(vocab_size, n_embd)
         self.wpe = nn.Embedding(context, n_embd)
         self.blocks = nn.ModuleList(Block(n_embd, n_head) for _ in range(n_layer))

@@ -1,0 +1,180 @@
+"""What a model is fed: the words of a split as windows or whole words, as tensors of token ids.
+
+Every sequence starts with `model.pad` + 1 start tokens (0, the lecture's '.') and every word is followed
+by one 0 as its last target, so a word of length L gives L + 1 predictions, for every model alike.
+A windowed model (its prediction depends on the last `context` tokens only) trains full-batch from the
+distinct windows that occur, each counted (Counted): exactly the loss of all its examples, at the cost of
+its distinct windows. Sequence models read whole words (Examples of padded words).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from makemore import memory
+
+EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exact evaluation
+
+
+@dataclass
+class Examples:
+    """Inputs X (B, T) and the target of every prediction Y (B, T - pad), -1 where there is none."""
+
+    X: torch.Tensor
+    Y: torch.Tensor
+
+    def to(self, device):
+        return Examples(self.X.to(device), self.Y.to(device))
+
+    def nll_sum(self, model):
+        logp = model(self.X).log_softmax(-1)
+        picked = logp.gather(-1, self.Y.clamp(min=0).unsqueeze(-1)).squeeze(-1).double()
+        return -torch.where(self.Y >= 0, picked, 0.0).sum()
+
+    def count(self):
+        return int((self.Y >= 0).sum())
+
+    def nll(self, model):
+        return self.nll_sum(model) / self.count()
+
+
+@dataclass
+class Counted:
+    """The distinct windows X (n, context) of a split and N (n, V): how often each token follows each."""
+
+    X: torch.Tensor
+    N: torch.Tensor
+    total: int
+
+    def to(self, device):
+        return Counted(self.X.to(device), self.N.to(device), self.total)
+
+    def nll(self, model, rows=slice(None)):
+        logp = model(self.X[rows])[:, -1].log_softmax(-1).double()
+        N = self.N[rows]
+        return -torch.where(N > 0, N * logp, 0.0).sum() / self.total  # 0 * log 0 is 0 here, not nan
+
+
+@dataclass
+class Split:
+    """The words of one split: their token ids one after another, and each word's length."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    vocab_size: int
+    _counted: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def total(self):
+        """Predictions in the split: one per character and one for each word's end."""
+        return int(self.lengths.sum()) + len(self.lengths)
+
+    def starts(self):
+        return np.concatenate([[0], np.cumsum(self.lengths)])
+
+    def words(self, index, pad):
+        """Examples of the words at `index`, padded to the longest of them."""
+        starts, lengths = self.starts()[index], self.lengths[index]
+        T = int(lengths.max()) + 1 if len(lengths) else 1
+        X = np.zeros((len(index), pad + T), dtype=np.int64)
+        Y = np.full((len(index), T), -1, dtype=np.int64)
+        row = np.repeat(np.arange(len(index)), lengths)
+        col = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        chars = self.ids[np.repeat(starts, lengths) + col]
+        X[row, pad + 1 + col] = chars
+        Y[row, col] = chars
+        Y[np.arange(len(index)), lengths] = 0
+        return Examples(torch.from_numpy(X), torch.from_numpy(Y))
+
+    def windows(self, index, context):
+        """Examples of single predictions: the `context` tokens before prediction number `index` of the
+        split (in order: each word's characters, then its end), and the token predicted."""
+        ends = np.cumsum(self.lengths + 1)
+        word = np.searchsorted(ends, index, side="right")
+        pos = index - (ends[word] - (self.lengths[word] + 1))  # position in its word: 0 .. length
+        offsets = pos[:, None] - context + np.arange(context)  # the window, before the word where < 0
+        starts = self.starts()[word][:, None]
+        inside = offsets >= 0
+        X = np.where(inside, self.ids[np.where(inside, starts + offsets, 0)], 0)
+        y = np.where(pos < self.lengths[word], self.ids[np.minimum(self.starts()[word] + pos, len(self.ids) - 1)], 0)
+        return Examples(torch.from_numpy(X.astype(np.int64)), torch.from_numpy(y.astype(np.int64))[:, None])
+
+    def examples(self, index, model):
+        """Examples number `index`: predictions for a windowed model, words for a sequence model."""
+        return self.windows(index, model.context) if model.windowed else self.words(index, model.pad)
+
+    def size(self, model):
+        """How many examples there are to draw from."""
+        return self.total if model.windowed else len(self.lengths)
+
+    def nll(self, model):
+        """The exact average NLL of the split, in pieces of bounded size."""
+        if model.windowed:
+            data = self.counted(model.context, model.device)
+            step = max(1, EVAL_TOKENS // 8)
+            return sum(data.nll(model, slice(i, i + step)) for i in range(0, len(data.X), step))
+        order = np.argsort(self.lengths, kind="stable")  # similar lengths together: little padding
+        total, at = 0.0, 0
+        while at < len(order):
+            n = max(1, EVAL_TOKENS // (int(self.lengths[order[at]]) + 1))
+            n = max(1, EVAL_TOKENS // (int(self.lengths[order[min(at + n, len(order)) - 1]]) + 1))
+            total += self.words(order[at : at + n], model.pad).to(model.device).nll_sum(model)
+            at += n
+        return total / self.total
+
+    def counted(self, context, device="cpu"):
+        """The distinct (window, next token) pairs with their counts, gathered by window (made once)."""
+        key = (context, str(device))
+        if key not in self._counted:
+            self._counted[key] = self._count(context).to(device)
+        return self._counted[key]
+
+    def _count(self, context):
+        rows, n = distinct_rows(self._pair_chunks(context), self.vocab_size, context + 1)
+        X, which = np.unique(rows[:, :context], axis=0, return_inverse=True)
+        memory.require(len(X) * self.vocab_size * 8, f"the counts of {len(X):,} distinct windows x "
+                       f"{self.vocab_size:,} tokens", "use a shorter context or a file with fewer characters")
+        N = np.zeros((len(X), self.vocab_size), dtype=np.int64)
+        np.add.at(N, (which.reshape(-1), rows[:, context]), n)
+        return Counted(torch.from_numpy(X.astype(np.int64)), torch.from_numpy(N), self.total)
+
+    def _pair_chunks(self, context, chunk=1 << 20):
+        """(window, next) rows of every prediction, about `chunk` predictions at a time."""
+        at, total = 0, self.total
+        while at < total:
+            ex = self.windows(np.arange(at, min(at + chunk, total)), context)
+            yield np.concatenate([ex.X.numpy(), ex.Y.numpy()], 1)
+            at += chunk
+
+
+def distinct_rows(chunks, V, width):
+    """The distinct rows (of `width` tokens) of all chunks, and how often each occurs: exact for any width."""
+    keys, counts = [], []
+    for rows in chunks:
+        k, n = np.unique(_keys(rows, V), return_counts=True)
+        keys.append(k)
+        counts.append(n)
+    if not keys:
+        return np.zeros((0, width), np.int64), np.zeros(0, np.int64)
+    k, which = np.unique(np.concatenate(keys), return_inverse=True)
+    n = np.bincount(which.reshape(-1), weights=np.concatenate(counts), minlength=len(k)).astype(np.int64)
+    return _rows(k, V, width), n
+
+
+def _keys(rows, V):
+    """One value per row: the row read as a number in base V where that fits in int64, else the row's bytes."""
+    if V ** rows.shape[1] < 2**63:
+        key = np.zeros(len(rows), dtype=np.int64)
+        for j in range(rows.shape[1]):
+            key = key * V + rows[:, j]
+        return key
+    rows = np.ascontiguousarray(rows, dtype=">i8")  # big-endian: the bytes sort as the numbers do
+    return rows.view(np.dtype((np.void, rows.shape[1] * 8)))[:, 0]
+
+
+def _rows(keys, V, width):
+    if keys.dtype == np.int64:
+        return np.stack([(keys // V ** (width - 1 - j)) % V for j in range(width)], 1)
+    return np.frombuffer(keys.tobytes(), dtype=">i8").reshape(-1, width).astype(np.int64)

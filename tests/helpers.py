@@ -1,0 +1,92 @@
+"""What the tests share: the data, composing configs, running the real CLI, and reading back what a run wrote."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = ROOT / "data" / "names.txt"
+
+
+def compose_config(*overrides, config_name="config", hydra=False):
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides), return_hydra_config=hydra)
+
+
+def cli(*args, cwd=ROOT, check=True, timeout=300):
+    """Run a command of the project in a subprocess, as a user would."""
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def assert_clear_error(proc, *words):
+    """Exit non-zero with one line on stderr that says what is wrong, and no traceback."""
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+def metrics(folder):
+    return json.loads((Path(folder) / "metrics.json").read_text())
+
+
+def same_weights(a, b):
+    """Whether two run folders' checkpoints hold the same model state, bit for bit."""
+    wa, wb = (torch.load(Path(d) / "checkpoint.pt", weights_only=True)["state_dict"] for d in (a, b))
+    return wa.keys() == wb.keys() and all(
+        torch.equal(wa[k], wb[k]) if torch.is_tensor(wa[k]) else wa[k] == wb[k] for k in wa
+    )
+
+
+def events(folder):
+    acc = EventAccumulator(str(folder), size_guidance={"tensors": 0, "images": 0, "scalars": 0})
+    acc.Reload()
+    return acc
+
+
+def scalars(folder):
+    acc = events(folder)
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def hparams_of(folder):
+    content = events(folder).PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+    return {k: v for k, v in start.session_start_info.hparams.items()}
+
+
+def wait_for(path, timeout=60, has=None):
+    """Until the file exists (and holds the text `has`)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() or has is not None and has not in path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{path} never appeared" + (f" with {has!r}" if has else "")
+        time.sleep(0.01)
+
+
+def whole(words):
+    """All the words of a file as one split."""
+    from makemore.batches import Split
+
+    return Split(words.ids, words.lengths, len(words.vocab))
+
+
+def table_model(N, smoothing):
+    """A counts model of context 1 whose count table is N (V x V)."""
+    from makemore.models import Counts
+
+    model = Counts(len(N), smoothing=smoothing)
+    model.load_state_dict({"X": torch.arange(len(N))[:, None], "N": N})
+    return model
