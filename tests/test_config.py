@@ -1,31 +1,58 @@
-"""Config composition: every config group and top-level key, as Hydra composes them."""
+"""Config composition: every config group, and each model's own keys, as Hydra composes them."""
 
 import pytest
+from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 
 from helpers import compose_config
-from makemore.models import Counts, Neural
+from makemore import MakemoreError
+from makemore.config import validate
+from makemore.models import MODELS
 
 
 def test_defaults_train_counts_on_names_with_the_lectures_seed():
     cfg = compose_config()
-    assert cfg.model._target_ == "makemore.models.Counts"
+    assert cfg.model._target_ == "makemore.models.Counts" and cfg.model.smoothing == 1.0
     assert cfg.data.path == "data/names.txt" and cfg.seed == 2147483647
     assert (cfg.data.val_fraction, cfg.data.test_fraction) == (0.1, 0.1)
-    assert (cfg.lr, cfg.reg, cfg.steps, cfg.sample.count, cfg.context) == (50.0, 0.01, 100, 20, 1)
+    assert (cfg.steps, cfg.sample.count, cfg.context, cfg.model.context) == (100, 20, 1, 1)
+    assert cfg.optimizer._target_ == "torch.optim.SGD" and (cfg.optimizer.lr, cfg.optimizer.momentum) == (50.0, 0.0)
+    assert cfg.scheduler._target_ == "torch.optim.lr_scheduler.ConstantLR"
 
 
-@pytest.mark.parametrize("name, cls", [("counts", Counts), ("neural", Neural)])
-def test_every_model_in_the_group_builds_from_the_top_level_keys(name, cls):
-    cfg = compose_config(f"model={name}", "model.smoothing=3", "model.reg=0.5", "seed=7", "context=2")
-    model = instantiate(cfg.model, vocab_size=5)
-    assert type(model) is cls and model.context == 2 and model.vocab_size == 5
-    assert (model.smoothing if name == "counts" else model.reg) == (3 if name == "counts" else 0.5)
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_in_the_group_composes_validates_and_builds(name):
+    cfg = compose_config(f"model={name}", "context=5")
+    validate(cfg)
+    model = instantiate(cfg.model, vocab_size=7)
+    assert type(model) is MODELS[name][0] and model.context == 5 and model.vocab_size == 7
 
 
-def test_a_key_the_model_does_not_use_is_still_recorded():
-    cfg = compose_config("model=counts", "optimizer.lr=10", "model.reg=0.2")
-    assert (cfg.lr, cfg.reg) == (10, 0.2) and "reg" not in cfg.model
+def test_a_models_keys_live_in_its_own_config():
+    cfg = compose_config("model=mlp", "model.n_embd=64")
+    assert (cfg.model.n_embd, cfg.model.n_hidden, cfg.context) == (64, 200, 3)
+    with pytest.raises(ConfigCompositionException):
+        compose_config("model=counts", "model.n_embd=64")  # the counts model has no embedding
+
+
+def test_a_model_brings_its_own_optimizer_schedule_and_steps_which_the_command_line_overrides():
+    cfg = compose_config("model=mlp")
+    assert cfg.optimizer._target_ == "torch.optim.AdamW" and cfg.scheduler.total_steps == cfg.steps == 300
+    cfg = compose_config("model=mlp", "optimizer=sgd", "optimizer.momentum=0.9", "scheduler=step", "steps=50")
+    assert (cfg.optimizer._target_, cfg.optimizer.momentum, cfg.scheduler.gamma, cfg.steps) == \
+        ("torch.optim.SGD", 0.9, 0.1, 50)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.smoothing=-1", "model.smoothing=-1.0: must be a finite number >= 0"),
+    ("model.n_head=3", "model.n_embd=64: must be divisible by model.n_head=3"),
+    ("model.n_layer=0", "model.n_layer=0: must be an integer >= 1"),
+    ("seed=18446744073709551616", "seed=18446744073709551616: must be an integer in [0, 2**64 - 1]"),
+])
+def test_a_models_ranges_are_checked_by_its_schema(override, message):
+    model = "transformer" if override.startswith("model.n_") else "counts"
+    with pytest.raises(MakemoreError, match=message.replace("*", r"\*").replace("[", r"\[")):
+        validate(compose_config(f"model={model}", override))
 
 
 @pytest.mark.parametrize("config_name", ["sample", "score"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import NAMES, ROOT, cli, compose_config, metrics, same_weights
+from helpers import NAMES, ROOT, assert_clear_error, cli, compose_config, metrics, same_weights, wait_for
 from makemore import MakemoreError
 from makemore.training import run
 from helpers import scalars
@@ -21,31 +21,26 @@ from helpers import scalars
 OUTPUTS = ("checkpoint.pt", "samples.txt", "metrics.json")
 
 
-def assert_clear_error(proc, *words):
-    """Exit non-zero with one line on stderr that says what is wrong, and no traceback."""
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr + proc.stdout
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert all(w in lines[0] for w in words), lines[0]
-
-
 # --- config values -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("override, key", [
-    ("model.smoothing=-1", "smoothing"), ("model.reg=-0.1", "reg"), ("optimizer.lr=0", "lr"), ("optimizer.lr=inf", "lr"), ("steps=-1", "steps"),
+    ("model.smoothing=-1", "model.smoothing"), ("model=neural model.reg=-0.1", "model.reg"),
+    ("model=mlp model.n_embd=0", "model.n_embd"), ("optimizer.lr=0", "optimizer.lr"),
+    ("optimizer.lr=inf", "optimizer.lr"), ("optimizer.lr=abc", "optimizer.lr"), ("steps=-1", "steps"),
     ("data.val_fraction=1", "data.val_fraction"), ("data.test_fraction=-0.1", "data.test_fraction"),
-    ("sample.count=-5", "sample.count"), ("context=0", "context"), ("batch_size=0", "batch_size"),
-    ("eval_interval=0", "eval_interval"), ("threads=0", "threads"),
+    ("sample.count=-5", "sample.count"), ("sample.temperature=0", "sample.temperature"),
+    ("sample.top_k=0", "sample.top_k"), ("context=0", "context"), ("batch_size=0", "batch_size"),
+    ("eval_interval=0", "eval_interval"), ("threads=0", "threads"), ("seed=-1", "seed"),
+    ("device=tpu", "device"), ("optimized_metric=loss", "optimized_metric"),
 ])
 def test_an_out_of_range_value_is_refused_before_any_work(tmp_path, override, key):
     with pytest.raises(MakemoreError, match=rf"bad config value {key}=.*: must be"):
-        run(compose_config(override), tmp_path)
+        run(compose_config(*override.split()), tmp_path)
     assert not any((tmp_path / f).exists() for f in OUTPUTS)
 
 
 def test_fractions_that_leave_no_training_words_are_refused(tmp_path):
-    with pytest.raises(MakemoreError, match=r"data.val_fraction \+ data.test_fraction = 1: must be < 1"):
+    with pytest.raises(MakemoreError, match=r"data.val_fraction \+ data.test_fraction=1: must be < 1"):
         run(compose_config("data.val_fraction=0.5", "data.test_fraction=0.5"), tmp_path)
 
 
@@ -55,8 +50,8 @@ def test_bad_value_on_the_command_line_gets_one_line_and_writes_nothing(tmp_path
     assert not any((tmp_path / f).exists() for f in OUTPUTS)
 
 
-@pytest.mark.parametrize("override, words", [("optimizer.lr=abc", ["optimizer.lr=abc", "Float"]),
-                                             ("model=transformer", ["model/transformer", "counts", "neural"])])
+@pytest.mark.parametrize("override, words", [("steps=abc", ["steps=abc", "Integer"]),
+                                             ("model=lstm", ["model/lstm", "counts", "transformer"])])
 def test_a_value_of_the_wrong_type_or_an_unknown_model_is_refused_by_hydra(tmp_path, override, words):
     proc = cli("train.py", f"hydra.run.dir={tmp_path}", override, check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
@@ -107,7 +102,7 @@ def test_windows_line_endings_and_whitespace_are_read_with_a_warning(tmp_path, c
     run(compose_config(f"data.path={path}", "data.val_fraction=0", "data.test_fraction=0"), out)
     assert "Windows line endings were read as plain newlines" in caplog.text
     assert "1 line(s) had surrounding whitespace" in caplog.text
-    assert "3 words (1 of them repeat an earlier line" in caplog.text
+    assert "3 words" in caplog.text
 
 
 def test_scoring_a_character_outside_the_vocabulary_is_one_line(tmp_path):
@@ -125,14 +120,6 @@ def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert state["step"] == kept == (stopped - 1) // 10 * 10 and torch.isfinite(state["state_dict"]["W"]).all()
     assert not (tmp_path / "metrics.json").exists()
-
-
-def wait_for(path, timeout=60, has=None):
-    """Until the file exists (and holds the text `has`)."""
-    deadline = time.monotonic() + timeout
-    while not path.exists() or has is not None and has not in path.read_text(errors="replace"):
-        assert time.monotonic() < deadline, f"{path} never appeared" + (f" with {has!r}" if has else "")
-        time.sleep(0.01)
 
 
 @pytest.mark.slow
@@ -209,7 +196,7 @@ def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_
 
 def test_resume_with_another_config_is_refused(train_run, names_subset, tmp_path):
     half, _ = train_run("model=neural", f"data.path={names_subset}", "steps=5")
-    with pytest.raises(MakemoreError, match=r"lr is 10.0 here but 50.0 in the checkpoint"):
+    with pytest.raises(MakemoreError, match=r"optimizer.lr is 10 here but 50.0 in the checkpoint"):
         run(compose_config("model=neural", f"data.path={names_subset}", "optimizer.lr=10", f"resume={half}"), tmp_path)
 
 
@@ -245,10 +232,10 @@ def test_a_failed_sweep_job_leaves_the_others_whole_and_a_row_saying_so(tmp_path
                 check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "Error executing job with overrides: ['model=neural', 'optimizer.lr=-1', 'steps=3']" in proc.stderr
-    good, bad = tmp_path / "0_lr=50,model=neural,steps=3", tmp_path / "1_lr=-1,model=neural,steps=3"
+    good, bad = tmp_path / "0_model=neural,optimizer.lr=50,steps=3", tmp_path / "1_model=neural,optimizer.lr=-1,steps=3"
     assert all((good / f).exists() for f in OUTPUTS) and not any((bad / f).exists() for f in OUTPUTS)
-    assert "failed: MakemoreError: bad config value optimizer.lr=-1.0" in (tmp_path / "summary.csv").read_text()
-    assert "bad config value optimizer.lr=-1.0" in (bad / "train.log").read_text()
+    assert "failed: MakemoreError: bad config value optimizer.lr=-1:" in (tmp_path / "summary.csv").read_text()
+    assert "bad config value optimizer.lr=-1:" in (bad / "train.log").read_text()
 
 
 # --- checkpoints from elsewhere ------------------------------------------------------------------------

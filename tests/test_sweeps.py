@@ -16,23 +16,10 @@ import urllib.request
 
 import pytest
 from hydra import compose, initialize_config_dir
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from helpers import NAMES, ROOT, cli, compose_config, metrics, same_weights
-from makemore.board import HPARAMS
-
-
-def events(folder):
-    acc = EventAccumulator(str(folder), size_guidance={"tensors": 0, "images": 0})
-    acc.Reload()
-    return acc
-
-
-def hparams_of(folder):
-    content = events(folder).PluginTagToContent("hparams")
-    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
-    return {k: v for k, v in start.session_start_info.hparams.items()}
+from helpers import NAMES, ROOT, cli, compose_config, events, hparams_of, metrics, same_weights
+from makemore.board import hparam_keys
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +27,7 @@ def sweep(tmp_path_factory):
     """A real 2x2 sweep through the CLI: counts and neural, two values of their knobs."""
     out = tmp_path_factory.mktemp("sweep")
     proc = cli("train.py", "-m", f"hydra.sweep.dir={out}", f"data.path={NAMES}", "model=counts,neural",
-               "model.smoothing=0.1,10", "model.reg=0.01", "steps=20", "sample.count=3")
+               "context=1,2", "steps=20", "sample.count=3")
     return out, proc
 
 
@@ -51,7 +38,7 @@ def test_summary_has_one_row_per_job_sorted_by_validation_nll(sweep):
     assert [float(r["val_nll"]) for r in rows] == sorted(float(r["val_nll"]) for r in rows)
     for r in rows:
         assert float(r["val_nll"]) == metrics(out / r["folder"])["val_nll"]
-        assert r["folder"].endswith(f"model={r['model']},reg=0.01,sample.count=3,smoothing={r['smoothing']},steps=20")
+        assert r["folder"].endswith(f"context={r['context']},model={r['model']},sample.count=3,steps=20")
     best = next(line for line in proc.stdout.splitlines() if line.startswith("| * |"))
     assert rows[0]["folder"] in best
 
@@ -66,7 +53,7 @@ def test_every_run_logs_the_same_hparams_in_its_own_event_file(sweep):
     out, _ = sweep
     runs = sorted(p for p in out.iterdir() if p.is_dir())
     seen = [hparams_of(run) for run in runs]
-    assert all(set(h) == set(HPARAMS) for h in seen)
+    assert all(set(h) == set(seen[0]) >= hparam_keys() | {"model", "optimizer", "scheduler", "seed"} for h in seen)
     assert {h["model"].string_value for h in seen} == {"counts", "neural"}
     assert all(not any(p.is_dir() for p in run.iterdir() if p.name != ".hydra") for run in runs)
     content = events(runs[0]).PluginTagToContent("hparams")["_hparams_/experiment"]
@@ -87,7 +74,7 @@ def test_heatmap_and_first_samples_reach_the_run_folder_and_tensorboard(train_ru
 def test_no_heatmap_where_it_would_not_be_readable(train_run, names_subset, caplog):
     caplog.set_level("INFO")
     out, _ = train_run("context=2", f"data.path={names_subset}", "steps=1")
-    assert not (out / "heatmap.png").exists() and "no heatmap for context 2" in caplog.text
+    assert not (out / "heatmap.png").exists() and "no heatmap: only a bigram model" in caplog.text
 
 
 def on_a_terminal(*args):
@@ -184,14 +171,14 @@ def test_optuna_search_minimizes_the_validation_nll(tmp_path):
 def test_experiment_presets_compose(name):
     cfg = compose_config(f"experiment={name}")
     if name == "lecture":
-        assert (cfg.data.val_fraction, cfg.data.test_fraction, cfg.seed, cfg.lr, cfg.reg) == (0, 0, 2147483647, 50, 0.01)
+        assert (cfg.data.val_fraction, cfg.data.test_fraction, cfg.seed, cfg.optimizer.lr) == (0, 0, 2147483647, 50)
     else:
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
             hydra_cfg = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True).hydra
         assert hydra_cfg.mode.name == "MULTIRUN" and hydra_cfg.sweeper.params
 
 
-@pytest.mark.parametrize("name, keys", [("counts_optuna", {"smoothing"}), ("neural_optuna", {"reg", "lr"})])
+@pytest.mark.parametrize("name, keys", [("counts_optuna", {"model.smoothing"}), ("neural_optuna", {"model.reg", "optimizer.lr"})])
 def test_optuna_searches_compose(name, keys):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
