@@ -112,8 +112,11 @@ def job_row(folder, status):
 
 
 def latest_run(sweep_dir):
-    path = Path(sweep_dir) / RUN_FILE
-    return path.read_text().strip() if path.exists() else None
+    """The id of the latest sweep run into the folder; None where there is none to read (take every job)."""
+    try:
+        return (Path(sweep_dir) / RUN_FILE).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def collect(sweep_dir):
@@ -141,7 +144,7 @@ def columns(rows, varying=False):
 
 def swept(rows):
     """The override keys whose value differs between jobs, the model first."""
-    return columns(rows, varying=True)[: -len(METRICS) - 2]
+    return sorted(columns(rows, varying=True)[: -len(METRICS) - 2], key=lambda k: k != "model")
 
 
 def write_csv(rows, path):
@@ -175,6 +178,7 @@ def plot(rows, path):
     """Save the figure of the rows to `path`, if they hold a result; return whether they did."""
     fig = figure(rows)
     if fig is None:
+        Path(path).unlink(missing_ok=True)  # an earlier picture would show results these rows no longer have
         return False
     import matplotlib.pyplot as plt
 
@@ -196,6 +200,8 @@ def figure(rows):
 
     numeric = [k for k in swept(results) if k != "model" and _numbers(results, k)]
     fig, axes = plt.subplots(1, max(len(numeric), 1), figsize=(5 * max(len(numeric), 1), 4), squeeze=False)
+    for ax in axes[0]:
+        ax.margins(y=0.1)  # room between the highest point and the inf markers on the top edge
     for ax, key in zip(axes[0], numeric):
         _against(ax, results, key)
         ax.set_ylabel("val_nll (best over the other keys)" if len(numeric) > 1 else "val_nll")
@@ -288,7 +294,6 @@ def _record(config, status):
     folder = Path(config.hydra.runtime.output_dir)
     state = {"sweep_run": latest_run(config.hydra.sweep.dir), "status": status}
     _replace(folder / STATUS_FILE, lambda tmp: Path(tmp).write_text(json.dumps(state) + "\n"))
-    return folder
 
 
 class Summary(Callback):
@@ -313,7 +318,8 @@ class Summary(Callback):
         if job_return.status == JobStatus.FAILED:
             error = job_return._return_value
             status = "failed: " + f"{type(error).__name__}: {error}".splitlines()[0]
-        write(_record(config, status).parent)
+        _record(config, status)
+        write(config.hydra.sweep.dir)
 
     def on_multirun_end(self, config, **kwargs):
         write(config.hydra.sweep.dir, final=True)

@@ -136,12 +136,13 @@ def assert_png(path):
     (".hydra/overrides.yaml", "- [unclosed", "failed: .hydra/overrides.yaml is not valid YAML"),
     (".hydra/overrides.yaml", "seed: 1\n", "failed: .hydra/overrides.yaml is not a list of overrides"),
     (".hydra/hydra.yaml", "hydra: {}\n", "failed: .hydra/hydra.yaml does not name the model"),
+    ("status.json", "{", "failed: status.json is not valid JSON"),
 ])
 def test_a_damaged_job_file_is_that_jobs_status_and_the_rest_is_summarized(tmp_path, name, content, status):
     for num, smoothing in enumerate(["0.1", "1", "10"]):
         job(tmp_path, num, [f"smoothing={smoothing}"], val_nll=2.5 + num / 10)
     path = next(tmp_path.glob("1_*")) / name
-    path.unlink()
+    path.unlink(missing_ok=True)
     if content == "dir":
         path.mkdir()
     else:
@@ -232,5 +233,6 @@ def test_an_infinite_result_is_marked_at_the_top_edge(tmp_path):
 
 def test_no_picture_without_a_result(tmp_path):
     job(tmp_path, 0, ["seed=1"], val_nll=None)
+    (tmp_path / "summary.png").write_bytes(b"an earlier summary's")
     assert summary.write(tmp_path, final=True)[0]["status"] == "did not finish"
     assert (tmp_path / "summary.csv").exists() and not (tmp_path / "summary.png").exists()
