@@ -89,7 +89,7 @@ def report_config_errors(main):
         print(f"error: {one_line(e)}", file=sys.stderr)
         sys.exit(getattr(e, "exit_code", 1))
     finally:
-        del os.environ["HYDRA_FULL_ERROR"]
+        os.environ.pop("HYDRA_FULL_ERROR", None)
 
 
 def one_line(error):

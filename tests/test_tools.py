@@ -16,7 +16,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from makemore import MakemoreError, summary
-from makemore.tool_config import validate_sample
+from makemore.tool_config import validate_sample, validate_score
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +38,12 @@ def assert_clear_error(proc, *words):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert all(w in lines[0] for w in words), lines[0]
+
+
+def compose_tool(name, *overrides):
+    """A command's config, composed in-process as Hydra composes it on the command line."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(name, overrides=list(overrides))
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +71,13 @@ def test_a_bad_argument_ends_the_command_with_one_line(ck, command, args, words)
     assert_clear_error(cli("-m", f"makemore.{command}", *(a.format(ck=ck) for a in args)), *words)
 
 
-def test_the_quoting_the_parse_error_suggests_reaches_the_vocabulary_check(ck):
-    proc = cli("-m", "makemore.score", f"checkpoint={ck}", "words=['zoë']")
-    assert_clear_error(proc, "'zoë'", "'ë'", "vocabulary")
+def test_the_quoting_the_parse_error_suggests_gives_the_word():
+    assert validate_score(compose_tool("score", "checkpoint=x", "words=['zoë']")) == ["zoë"]
+
+
+def test_a_word_hydra_reads_as_another_type_is_refused_with_a_hint():
+    with pytest.raises(MakemoreError, match=r"words holds True, .* quote such words"):
+        validate_score(compose_tool("score", "checkpoint=x", "words=[true,ana]"))
 
 
 def test_a_single_word_is_scored_as_one_word(ck):
@@ -83,12 +93,11 @@ def test_no_names_is_nothing_to_print_whichever_sampler(ck):
 
 
 def test_the_seeds_accepted_are_those_torch_takes():
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        for seed in (0, SEED_MAX):
-            validate_sample(compose("sample", overrides=["checkpoint=x", f"seed={seed}"]))
-            torch.Generator().manual_seed(seed)
-        with pytest.raises((ValueError, RuntimeError)):  # the type differs between torch versions
-            torch.Generator().manual_seed(SEED_MAX + 1)
+    for seed in (0, SEED_MAX):
+        validate_sample(compose_tool("sample", "checkpoint=x", f"seed={seed}"))
+        torch.Generator().manual_seed(seed)
+    with pytest.raises((ValueError, RuntimeError)):  # the type differs between torch versions
+        torch.Generator().manual_seed(SEED_MAX + 1)
 
 
 # --- summary: the command --------------------------------------------------------------------------------
