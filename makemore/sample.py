@@ -1,4 +1,4 @@
-"""Sample names from a saved checkpoint: `python -m makemore.sample checkpoint=runs/.../checkpoint.pt count=10`."""
+"""Sample names from a saved checkpoint: `python -m makemore.sample "checkpoint='runs/<run>/checkpoint.pt'" count=10`."""
 
 import gc
 
@@ -7,6 +7,7 @@ import hydra
 from makemore.cli import reported  # first: Ctrl-C while torch is imported is one line (cli.py)
 from makemore import checkpoint
 from makemore.sampling import sample
+from makemore.tool_config import report_config_errors, validate_sample
 
 gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit is fast
 
@@ -14,6 +15,7 @@ gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="sample")
 @reported
 def main(cfg):
+    validate_sample(cfg)
     model, vocab, state = checkpoint.load(cfg.checkpoint)
     run = state["config"]  # what the run used, where this command is not told otherwise
     keys = ("seed", "temperature", "top_k", "max_length")
@@ -24,4 +26,4 @@ def main(cfg):
 
 
 if __name__ == "__main__":
-    main()
+    report_config_errors(main)

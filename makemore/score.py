@@ -1,4 +1,4 @@
-"""Score words with a saved checkpoint: `python -m makemore.score checkpoint=... words=[andrej,andrejq]`."""
+"""Score words with a saved checkpoint: `python -m makemore.score "checkpoint='...'" words=[andrej,andrejq]`."""
 
 import gc
 
@@ -7,6 +7,7 @@ import hydra
 from makemore.cli import reported  # first: Ctrl-C while torch is imported is one line (cli.py)
 from makemore import checkpoint
 from makemore.sampling import score
+from makemore.tool_config import report_config_errors, validate_score
 
 gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit is fast
 
@@ -14,11 +15,11 @@ gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="score")
 @reported
 def main(cfg):
+    words = validate_score(cfg)
     model, vocab, _ = checkpoint.load(cfg.checkpoint)
-    words = [str(w) for w in cfg.words]
     for word, nll in zip(words, score(model, vocab, words)):
         print(f"{word}\t{nll:.4f}")
 
 
 if __name__ == "__main__":
-    main()
+    report_config_errors(main)
