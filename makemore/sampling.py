@@ -64,8 +64,8 @@ def sample_batched(model, count, seed, temperature=1.0, top_k=None, max_length=1
         idx = torch.cat([idx, column[:, None].to(idx.device)], 1)
         alive = alive[ix != 0]
     tokens = idx[:, model.pad + 1 :].cpu().numpy()
-    lengths = np.where((tokens == 0).any(1), (tokens == 0).argmax(1), tokens.shape[1])  # each ends at its first 0
-    return [row[:n].tolist() for row, n in zip(tokens, lengths)]
+    ended = np.concatenate([tokens, np.zeros((count, 1), tokens.dtype)], 1) == 0
+    return [row[:n].tolist() for row, n in zip(tokens, ended.argmax(1))]  # each word ends at its first 0
 
 
 @torch.no_grad()
