@@ -285,17 +285,33 @@ def read_words(path):
     return Words(vocab, _encode(block.codes[: block.n], chars, dtype), lengths, notes)
 
 
-def split(n_words, val_fraction, test_fraction, seed):
-    """Assign every word to train (0), val (1) or test (2) by a permutation drawn with `seed`.
+def _held_out(n_words, val_fraction, test_fraction):
+    """How many words validation and test get: rounded down, so that fractions adding up to less than 1
+    always leave a word to train on."""
+    return int(n_words * val_fraction), int(n_words * test_fraction)
 
-    The held-out counts are rounded down, so fractions that add up to less than 1 always leave a word to train on.
-    """
-    n_val, n_test = int(n_words * val_fraction), int(n_words * test_fraction)
+
+def split(n_words, val_fraction, test_fraction, seed):
+    """Assign every word to train (0), val (1) or test (2) by a permutation drawn with `seed`."""
+    n_val, n_test = _held_out(n_words, val_fraction, test_fraction)
     perm = torch.randperm(n_words, generator=torch.Generator().manual_seed(seed)).numpy()
     labels = np.zeros(n_words, dtype=np.int8)
     labels[perm[:n_val]] = 1
     labels[perm[n_val : n_val + n_test]] = 2
     return labels
+
+
+def too_few_words(path, n_words, val_fraction, test_fraction):
+    """A one-line warning if validation or test gets no word although its fraction is above 0, else None."""
+    held_out = zip(("val", "test"), ("validation", "test"), (val_fraction, test_fraction),
+                   _held_out(n_words, val_fraction, test_fraction))
+    empty = [(f"data.{key}_fraction={fraction}", f"0 {name} words") for key, name, fraction, n in held_out
+             if fraction > 0 and n == 0]
+    if not empty:
+        return None
+    fractions, counts = zip(*empty)
+    return (f"data.path {os.fspath(path)!r} has {n_words} words: too few for {' and '.join(fractions)} "
+            f"({', '.join(counts)})")
 
 
 def examples(ids, lengths, context, V):

@@ -15,7 +15,7 @@ import torch
 import makemore.data
 from conftest import NAMES
 from makemore import MakemoreError
-from makemore.data import count, examples, read_words, split
+from makemore.data import count, examples, read_words, split, too_few_words
 
 
 def loop_counts(words, stoi, context):
@@ -81,6 +81,21 @@ def test_examples_pad_each_word_with_end_tokens():
     # "ab" with context 2 over a vocabulary of 3 tokens: ..->a, .a->b, ab->.
     ctx, y = examples(np.array([1, 2]), np.array([2]), 2, 3)
     assert ctx.tolist() == [0, 1, 1 * 3 + 2] and y.tolist() == [1, 2, 0]
+
+
+def test_split_draws_the_same_permutation_as_ever():
+    # Figures elsewhere depend on these labels bit for bit.
+    assert split(12, 0.25, 0.2, 42).tolist() == [2, 1, 0, 0, 0, 0, 1, 2, 1, 0, 0, 0]
+
+
+def test_a_file_too_small_for_the_held_out_fractions_gets_one_warning_line():
+    assert too_few_words("x.txt", 5, 0.1, 0) == (
+        "data.path 'x.txt' has 5 words: too few for data.val_fraction=0.1 (0 validation words)")
+    assert too_few_words(Path("x.txt"), 5, 0.1, 0.1) == (
+        "data.path 'x.txt' has 5 words: too few for data.val_fraction=0.1 and data.test_fraction=0.1 "
+        "(0 validation words, 0 test words)")
+    assert too_few_words("x.txt", 10, 0.1, 0.1) is None and too_few_words("x.txt", 5, 0, 0) is None
+    assert np.bincount(split(5, 0.1, 0.1, 0), minlength=3).tolist() == [5, 0, 0]  # as the warning says
 
 
 # --- what is read as the data -----------------------------------------------------------------------
