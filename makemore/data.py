@@ -62,19 +62,6 @@ class Words:
     def __len__(self):
         return len(self.lengths)
 
-    def duplicates(self):
-        """How many words repeat an earlier one (by a 64-bit hash of each word, chunk by chunk)."""
-        weights = np.random.default_rng(0).integers(1, 2**63, size=int(self.lengths.max()), dtype=np.uint64)
-        starts = np.concatenate([[0], np.cumsum(self.lengths)])
-        keys = []
-        for lo, hi in _word_chunks(self):
-            lengths = self.lengths[lo:hi]
-            first = np.cumsum(lengths) - lengths
-            pos = np.arange(int(lengths.sum())) - np.repeat(first, lengths)
-            h = (self.ids[starts[lo] : starts[hi]].astype(np.uint64) + np.uint64(1)) * weights[pos]
-            keys.append(np.add.reduceat(h, first) ^ lengths.astype(np.uint64))
-        return len(self) - len(np.unique(np.concatenate(keys)))
-
     def words(self, index=None):
         """Decode words back to strings (all of them, or those at `index`)."""
         starts = np.concatenate([[0], np.cumsum(self.lengths)])
