@@ -5,6 +5,7 @@ character, so a file of 10M lines costs a few seconds and a few hundred MB. Coun
 """
 
 import os
+import stat
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,9 @@ from makemore import MakemoreError
 
 END = "."  # the start/end token, index 0 of every vocabulary
 CHUNK = 1 << 20  # bytes (or characters) handled at once: bounds the memory of every pass
-WHITESPACE = np.array([ord(c) for c in " \t\r\v\f\x1c\x1d\x1e\x1f\x85\xa0"])
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, which some editors put at the start of a file
+SPACE = np.array([chr(c).isspace() for c in range(0x3001)])  # str.isspace(); none lies above U+3000
+INK, BLANK = 0, 32  # stand-ins for a carried line's kept characters and its whitespace: any non-space, a space
 
 
 @dataclass
@@ -59,24 +62,25 @@ class Words:
     def __len__(self):
         return len(self.lengths)
 
-    def duplicates(self):
-        """How many words repeat an earlier one (by a 64-bit hash of each word, chunk by chunk)."""
-        weights = np.random.default_rng(0).integers(1, 2**63, size=int(self.lengths.max()), dtype=np.uint64)
-        starts = np.concatenate([[0], np.cumsum(self.lengths)])
-        keys = []
-        for lo, hi in _word_chunks(self):
-            lengths = self.lengths[lo:hi]
-            first = np.cumsum(lengths) - lengths
-            pos = np.arange(int(lengths.sum())) - np.repeat(first, lengths)
-            h = (self.ids[starts[lo] : starts[hi]].astype(np.uint64) + np.uint64(1)) * weights[pos]
-            keys.append(np.add.reduceat(h, first) ^ lengths.astype(np.uint64))
-        return len(self) - len(np.unique(np.concatenate(keys)))
-
     def words(self, index=None):
         """Decode words back to strings (all of them, or those at `index`)."""
         starts = np.concatenate([[0], np.cumsum(self.lengths)])
         index = range(len(self)) if index is None else index
         return [self.vocab.decode(self.ids[starts[i] : starts[i + 1]]) for i in index]
+
+
+def _open(path):
+    """Open the data file, refusing what is not a regular file before opening it: /dev/zero never ends, and
+    opening a FIFO waits for a writer that may never come."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise MakemoreError(f"data.path {path!r} does not exist") from None
+    if stat.S_ISDIR(mode):
+        raise MakemoreError(f"data.path {path!r} is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise MakemoreError(f"data.path {path!r} is not a regular file")
+    return open(path, "rb")
 
 
 def _codes(raw):
@@ -86,79 +90,209 @@ def _codes(raw):
     return np.frombuffer(raw.decode("utf-8").encode("utf-32-le"), dtype=np.uint32)  # may raise UnicodeDecodeError
 
 
-def _strip_lines(codes):
-    """Split code points at newlines, strip each line, drop blank ones: (kept codes, line lengths)."""
-    n = len(codes)
-    newline = codes == 10
-    ink = ~newline & ~np.isin(codes, WHITESPACE)
-    line = np.cumsum(newline) - newline  # line number of every position
-    pos = np.arange(n, dtype=np.int32)
-    # A character is kept when a non-blank one stands at or before it and at or after it on its line.
-    last_ink = np.maximum.accumulate(np.where(ink, pos, -1))
-    next_ink = np.minimum.accumulate(np.where(ink, pos, n)[::-1])[::-1]
-    line_start = np.maximum.accumulate(np.where(newline, pos + 1, 0))
-    line_end = np.minimum.accumulate(np.where(newline, pos, n)[::-1])[::-1]
-    keep = ~newline & (last_ink >= line_start) & (next_ink < line_end)
-    lines = int(line[-1]) + 1 if n else 0
-    lengths = np.bincount(line[keep], minlength=lines)
-    stripped = np.bincount(line[~newline & ~keep & (codes != 13)], minlength=lines)  # 13: CR, noted apart
-    return codes[keep], lengths[lengths > 0], int(((stripped > 0) & (lengths > 0)).sum())
+def _cut(raw):
+    r"""How many bytes of `raw` make whole characters: not a '\r' at the end, as its '\n' may come next, nor
+    the first bytes of a UTF-8 character whose last ones come next."""
+    if raw.endswith(b"\r"):
+        return len(raw) - 1
+    for back in range(1, min(4, len(raw)) + 1):
+        lead = raw[-back]
+        if lead < 0x80 or lead >= 0xC0:  # not a continuation byte: the character starts here
+            size = 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            return len(raw) - back if size > back else len(raw)
+    return len(raw)  # no character starts in the last 4 bytes: invalid, which decoding reports
+
+
+def _chunks(f, path, notes):
+    """The file's characters as arrays of code points, about CHUNK bytes at a time."""
+    if f.read(len(BOM)) == BOM:
+        notes.append("a UTF-8 byte-order mark at the start of the file was removed")
+    else:
+        f.seek(0)
+    at = f.tell()  # the offset in the file of raw[0]
+    raw, more = b"", f.read(CHUNK)
+    while raw or more:
+        raw, more = raw + more, f.read(CHUNK)
+        take = _cut(raw) if more else len(raw)
+        try:
+            codes = _codes(raw[:take])
+        except UnicodeDecodeError as e:
+            raise MakemoreError(f"data.path {path!r} is not UTF-8 text (byte {at + e.start} is invalid)") from None
+        yield codes
+        raw, at = raw[take:], at + take
+
+
+def _spaces(codes):
+    """Positions of the whitespace characters, in order."""
+    near = np.flatnonzero(codes < 33) if codes.dtype == np.uint8 else np.flatnonzero(codes < len(SPACE))
+    return near[SPACE[codes[near]]]
+
+
+class _Lines:
+    r"""Splits code points into lines at '\n', '\r\n' and '\r', strips each line's whitespace and drops blank
+    lines, chunk by chunk, carrying what the line a chunk leaves unfinished needs from it."""
+
+    def __init__(self):
+        self.kept = 0  # characters of the unfinished line kept so far (0: none but whitespace yet)
+        self.lead = False  # whether it began with whitespace, which was stripped
+        self.gap = []  # arrays of the whitespace after its last kept character: kept if more characters follow
+        self.stripped = 0  # nonblank lines that had whitespace stripped at either end
+        self.crlf = self.cr = 0  # lines that ended in '\r\n', and in '\r' alone
+
+    def feed(self, codes):
+        """Kept code points (a list of arrays) and the lengths of the nonblank lines this chunk ends."""
+        if not len(codes):
+            return [], np.zeros(0, np.int64)
+        # The unfinished line comes back as at most three stand-ins, so that it is stripped like any other line.
+        prefix = [BLANK] * self.lead + [INK] * (self.kept > 0) + [BLANK] * bool(self.gap)
+        c = np.concatenate([np.array(prefix, codes.dtype), codes])
+        n, at = len(c), _spaces(c)
+        breaks = self._line_breaks(c, at)
+        if breaks.all():  # the common case: no line has whitespace to strip, its words lie between the breaks
+            lengths, tail = np.diff(at, prepend=-1, append=n) - 1, n
+            dropped, stripped = at, np.zeros(len(lengths), bool)
+        else:
+            dropped, lengths, tail, stripped = self._runs(n, at, breaks)
+        keep = np.ones(n, bool)
+        keep[dropped] = False
+        parts = self._restore(np.compress(keep, c), keep, lengths, len(prefix))
+        done = lengths[:-1]
+        self.stripped += int(np.count_nonzero((done > 0) & stripped[:-1]))
+        self.gap = self._gap(c, keep, tail, len(prefix), len(done))
+        self.kept, self.lead = int(lengths[-1]), bool(stripped[-1])
+        return parts, done[done > 0]
+
+    @staticmethod
+    def _runs(n, at, breaks):
+        """Strip by the runs of whitespace: (positions dropped, line lengths, where the last line's trailing
+        whitespace begins, which lines had whitespace stripped; for the last, only at its start)."""
+        # Maximal runs of whitespace, at[first[k] : last[k] + 1]. One holding a line break separates two lines;
+        # one without is inside a line, and kept, unless it begins the chunk (head) or ends it (tail).
+        first = np.flatnonzero(np.diff(at, prepend=-2) != 1)
+        last = np.append(first[1:], len(at))[: len(first)] - 1
+        sep = np.logical_or.reduceat(breaks, first)
+        start, stop = at[first], at[last] + 1  # each run as positions [start, stop)
+        head = int(stop[0]) if not sep[0] and start[0] == 0 else 0  # where the first line's text begins
+        tail = int(start[-1]) if not sep[-1] and stop[-1] == n and start[-1] > 0 else n  # and where the last's ends
+        drop = sep | (start < head) | (start >= tail)
+        dropped = at if drop.all() else at[np.repeat(drop, last - first + 1)]
+        lengths = np.append(start[sep], n) - np.append(0, stop[sep])
+        lengths[0] -= head
+        lengths[-1] -= n - tail
+        lead = np.append(head > 0, ~breaks[last[sep]])  # whitespace after a run's last break begins the next line
+        trail = np.append(~breaks[first[sep]], False)  # whitespace before its first break ends the line before
+        return dropped, lengths, tail, lead | trail
+
+    def _line_breaks(self, c, at):
+        r"""Which whitespace characters break lines ('\n' and '\r'), counting '\r\n' and lone '\r' endings."""
+        white = c[at]
+        cr = at[white == 13]
+        crlf = int(np.count_nonzero(c[cr[cr + 1 < len(c)] + 1] == 10))  # _cut keeps a '\r' and its '\n' together
+        self.crlf, self.cr = self.crlf + crlf, self.cr + len(cr) - crlf
+        return (white == 10) | (white == 13)
+
+    def _restore(self, kept, keep, lengths, stand_ins):
+        """Put the carried line's whitespace back for its stand-in, and count its characters kept before."""
+        if not self.kept:
+            return [kept]
+        lengths[0] += self.kept - 1
+        if self.gap and keep[stand_ins - 1]:  # more characters followed the gap on its line
+            lengths[0] += sum(len(g) for g in self.gap) - 1
+            return [*self.gap, kept[2:]]
+        return [kept[1:]]
+
+    def _gap(self, c, keep, tail, stand_ins, ended):
+        """The whitespace after the last kept character of the line this chunk leaves unfinished."""
+        if tail == len(c):
+            return []
+        if self.gap and not ended and not keep[stand_ins - 1]:  # the whole chunk went on with the same gap
+            return [*self.gap, c[stand_ins:].copy()]
+        return [c[tail:].copy()]  # a copy, not a view that would hold on to the whole chunk
+
+    def finish(self):
+        """The lengths of the last line, if the file does not end with a line break."""
+        self.stripped += self.kept > 0 and (self.lead or bool(self.gap))
+        return np.array([self.kept] if self.kept else [], np.int64)
+
+
+def _new_characters(codes, known):
+    """The code points of an array that the set `known` does not hold."""
+    if codes.dtype == np.uint8:  # deleting the known bytes takes a third of the time of counting every byte
+        return set(codes.tobytes().translate(None, bytes(c for c in known if c < 128)))
+    return set(np.unique(codes).tolist()) - known
+
+
+class _Block:
+    """The kept code points one after another, in one array sized for the whole file (it has no more
+    characters than bytes, and pages never written take no memory), so that they are encoded in place."""
+
+    def __init__(self, size):
+        self.codes, self.n = np.empty(size, np.uint8), 0
+
+    def append(self, codes):
+        need = self.n + len(codes)
+        if need > len(self.codes) or codes.itemsize > self.codes.itemsize:  # the file grew, or is not ASCII
+            size = 2 * need if need > len(self.codes) else len(self.codes)
+            grown = np.empty(size, np.promote_types(self.codes.dtype, codes.dtype))
+            grown[: self.n] = self.codes[: self.n]
+            self.codes = grown
+        self.codes[self.n : need] = codes
+        self.n = need
+
+
+def _encode(codes, chars, dtype):
+    """Token ids of code points, written over them where the types have the same size."""
+    table = np.zeros(256, dtype)  # for ASCII: one table look-up per character
+    table[chars[chars < 256]] = np.arange(1, 1 + (chars < 256).sum(), dtype=dtype)
+    ids = codes.view(dtype) if codes.itemsize == np.dtype(dtype).itemsize else np.empty(len(codes), dtype)
+    for at in range(0, len(codes), CHUNK):
+        part = codes[at : at + CHUNK]
+        ids[at : at + CHUNK] = table.take(part) if part.dtype == np.uint8 else np.searchsorted(chars, part) + 1
+    return ids
 
 
 def read_words(path):
     """Read a UTF-8 file with one word per line (lines stripped, blank lines dropped)."""
+    path = os.fspath(path)
+    notes, lengths, chars = [], [], set()
+    lines = _Lines()
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except IsADirectoryError:
-        raise MakemoreError(f"data.path {path!r} is a directory, not a file") from None
-    except FileNotFoundError:
-        raise MakemoreError(f"data.path {path!r} does not exist") from None
+        with _open(path) as f:
+            block = _Block(os.fstat(f.fileno()).st_size)
+            for codes in _chunks(f, path, notes):
+                kept, lens = lines.feed(codes)
+                for part in kept:
+                    chars |= _new_characters(part, chars)
+                    block.append(part)
+                lengths.append(lens.astype(np.min_scalar_type(lens.max(initial=0))))  # 1 byte a name, not 8
     except OSError as e:
         raise MakemoreError(f"data.path {path!r} cannot be read: {e.strerror}") from None
-    notes = []
-    if b"\r\n" in raw:
-        notes.append("Windows line endings were read as plain newlines")
-    parts, lengths, chars, stripped = [], [], set(), 0
-    start = 0
-    while start < len(raw):  # chunks that end at a newline, so no line is cut
-        end = raw.find(b"\n", min(start + CHUNK, len(raw)) - 1)
-        end = len(raw) if end < 0 else end + 1
-        try:
-            codes, lens, n_stripped = _strip_lines(_codes(raw[start:end]))
-        except UnicodeDecodeError as e:
-            raise MakemoreError(f"data.path {path!r} is not UTF-8 text (byte {start + e.start} is invalid)") from None
-        stripped += n_stripped
-        chars.update(np.flatnonzero(np.bincount(codes)) if codes.dtype == np.uint8 else np.unique(codes))
-        parts.append(codes)
-        lengths.append(lens)
-        start = end
-    del raw
-    lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+    lengths = np.concatenate([*lengths, lines.finish()], dtype=np.int64)
     if len(lengths) == 0:
         raise MakemoreError(f"data.path {path!r} holds no words (it is empty or all lines are blank)")
-    if stripped:
-        notes.append(f"{stripped} line(s) had surrounding whitespace, which was stripped")
+    if lines.crlf:
+        notes.append("Windows line endings were read as plain newlines")
+    if lines.cr:
+        notes.append(f"{lines.cr} line(s) ended in a lone '\\r' (old Mac line endings), read as plain newlines")
+    if lines.stripped:
+        notes.append(f"{lines.stripped} line(s) had surrounding whitespace, which was stripped")
     chars = np.array(sorted(chars), dtype=np.int64)
     if ord(END) in chars:
         raise MakemoreError(f"data.path {path!r} uses {END!r}, which is reserved for the start/end token")
     vocab = Vocab([END] + [chr(c) for c in chars])
     dtype = np.uint8 if len(vocab) <= 256 else np.int32
-    table = np.zeros(256, dtype)  # for ASCII chunks: one table look-up per character
-    table[chars[chars < 256]] = np.arange(1, 1 + (chars < 256).sum(), dtype=dtype)
-    ids, at = np.empty(sum(len(p) for p in parts), dtype), 0
-    for codes in parts:
-        ids[at : at + len(codes)] = table[codes] if codes.dtype == np.uint8 else np.searchsorted(chars, codes) + 1
-        at += len(codes)
-    return Words(vocab, ids, lengths.astype(np.int64, copy=False), notes)
+    return Words(vocab, _encode(block.codes[: block.n], chars, dtype), lengths, notes)
+
+
+def _held_out(n_words, val_fraction, test_fraction):
+    """How many words validation and test get: rounded down, so that fractions adding up to less than 1
+    always leave a word to train on."""
+    return int(n_words * val_fraction), int(n_words * test_fraction)
 
 
 def split(n_words, val_fraction, test_fraction, seed):
-    """Assign every word to train (0), val (1) or test (2) by a permutation drawn with `seed`.
-
-    The held-out counts are rounded down, so fractions that add up to less than 1 always leave a word to train on.
-    """
-    n_val, n_test = int(n_words * val_fraction), int(n_words * test_fraction)
+    """Assign every word to train (0), val (1) or test (2) by a permutation drawn with `seed`."""
+    n_val, n_test = _held_out(n_words, val_fraction, test_fraction)
     perm = torch.randperm(n_words, generator=torch.Generator().manual_seed(seed)).numpy()
     labels = np.zeros(n_words, dtype=np.int8)
     labels[perm[:n_val]] = 1
@@ -166,83 +300,14 @@ def split(n_words, val_fraction, test_fraction, seed):
     return labels
 
 
-def examples(ids, lengths, context, V):
-    """Every (context id, next token) pair of the words, as the model sees them.
-
-    Each word is padded in front with `context` END tokens and followed by one END target, so a word of
-    length L gives L + 1 examples. The context id reads the previous `context` tokens as a number in
-    base V, oldest first: for context 1 it is simply the previous token.
-    """
-    n = len(lengths)
-    starts = np.concatenate([[0], np.cumsum(lengths)])
-    # Lay the words out as pad, word, pad, word, ..., pad with `context` zeros as each pad.
-    S = np.zeros(len(ids) + context * (n + 1), dtype=np.int64)
-    word_start = context * np.arange(1, n + 1) + starts[:-1]
-    S[np.repeat(word_start - starts[:-1], lengths) + np.arange(len(ids))] = ids
-    # Targets: each word's characters and the END that follows it.
-    first = np.cumsum(lengths + 1) - (lengths + 1)
-    t = np.repeat(word_start - first, lengths + 1) + np.arange(int((lengths + 1).sum()))
-    ctx = np.zeros(len(t), dtype=np.int64)
-    for j in range(context, 0, -1):
-        ctx = ctx * V + S[t - j]
-    return ctx, S[t]
-
-
-def split_examples(words, labels, part, context):
-    """The (context id, next token) pairs of the words in one split, as int64 tensors."""
-    keep = labels == part
-    ids = words.ids[np.repeat(keep, words.lengths)]
-    ctx, y = examples(ids, words.lengths[keep], context, len(words.vocab))
-    return torch.from_numpy(ctx), torch.from_numpy(y)
-
-
-def _word_chunks(words, size=CHUNK):
-    """Slices of whole words whose characters add up to about `size`."""
-    ends = np.cumsum(words.lengths)
-    lo = 0
-    while lo < len(words):
-        hi = max(lo + 1, int(np.searchsorted(ends, ends[lo] + size)))
-        yield lo, min(hi, len(words))
-        lo = hi
-
-
-def available_memory():
-    """Bytes of memory available to this process (Linux: MemAvailable; elsewhere: all of it)."""
-    try:
-        with open("/proc/meminfo") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
-    except (OSError, StopIteration):
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def check_table(V, context):
-    """Refuse, with the memory it would take, a context whose dense (V**context, V) tables do not fit.
-
-    A run holds about four such tables of 8-byte entries: the counts of the splits, the model, its gradient.
-    """
-    entries = V**context * V
-    need, have = 4 * 8 * entries, available_memory()
-    if need > have:
-        raise MakemoreError(
-            f"context={context} needs tables of {V**context:,} x {V} entries, about {need / 2**30:.1f} GiB, "
-            f"but {have / 2**30:.1f} GiB of memory is available: use a shorter context"
-        )
-
-
-def count(words, labels, context, splits=3):
-    """N[s, c, y]: how often token y follows context c in the words of split s (int64, exact)."""
-    V = len(words.vocab)
-    check_table(V, context)
-    C = V**context
-    starts = np.concatenate([[0], np.cumsum(words.lengths)])
-    N = np.zeros(splits * C * V, dtype=np.int64)
-    for lo, hi in _word_chunks(words):
-        lengths = words.lengths[lo:hi]
-        ctx, y = examples(words.ids[starts[lo] : starts[hi]], lengths, context, V)
-        key = np.repeat(labels[lo:hi].astype(np.int64), lengths + 1) * (C * V) + ctx * V + y
-        if len(N) <= 4 * len(key):  # a dense histogram is cheapest
-            N += np.bincount(key, minlength=len(N))
-        else:  # a table much larger than the chunk: add only the keys that occur
-            keys, n = np.unique(key, return_counts=True)
-            N[keys] += n
-    return torch.from_numpy(N.reshape(splits, C, V))
+def too_few_words(path, n_words, val_fraction, test_fraction):
+    """A one-line warning if validation or test gets no word although its fraction is above 0, else None."""
+    held_out = zip(("val", "test"), ("validation", "test"), (val_fraction, test_fraction),
+                   _held_out(n_words, val_fraction, test_fraction))
+    empty = [(f"data.{key}_fraction={fraction}", f"0 {name} words") for key, name, fraction, n in held_out
+             if fraction > 0 and n == 0]
+    if not empty:
+        return None
+    fractions, counts = zip(*empty)
+    return (f"data.path {os.fspath(path)!r} has {n_words} words: too few for {' and '.join(fractions)} "
+            f"({', '.join(counts)})")

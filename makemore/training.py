@@ -20,7 +20,7 @@ from tqdm import tqdm
 from makemore import MakemoreError, board, checkpoint
 from makemore.batches import Split
 from makemore.config import validate
-from makemore.data import read_words, split
+from makemore.data import read_words, split, too_few_words
 from makemore.interrupt import Interrupted, caught, resume_override
 from makemore.sampling import sample
 
@@ -49,6 +49,9 @@ def load_data(cfg):
     words = read_words(cfg.data.path)
     for note in words.notes:
         log.warning(note)
+    warning = too_few_words(cfg.data.path, len(words), cfg.data.val_fraction, cfg.data.test_fraction)
+    if warning:
+        log.warning(warning)
     labels = split(len(words), cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed)
     keep = [np.repeat(labels == i, words.lengths) for i in range(len(SPLITS))]
     splits = {s: Split(words.ids[keep[i]], words.lengths[labels == i], len(words.vocab)) for i, s in enumerate(SPLITS)}
