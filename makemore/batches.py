@@ -40,21 +40,20 @@ class Examples:
         return self.nll_sum(model) / self.count()
 
 
-@dataclass
 class Counted:
     """The distinct windows X (n, context) of a split and N (n, V): how often each token follows each."""
 
-    X: torch.Tensor
-    N: torch.Tensor
-    total: int
+    def __init__(self, X, N, total):
+        self.X, self.N, self.total = X, N, total
+        self.weight = N.double() / total  # each (window, next) pair's share of the examples
+        self.seen = N > 0  # 0 * log 0 is 0 here, not nan: a pair never seen adds nothing
 
     def to(self, device):
         return Counted(self.X.to(device), self.N.to(device), self.total)
 
     def nll(self, model, rows=slice(None)):
         logp = model(self.X[rows])[:, -1].log_softmax(-1).double()
-        N = self.N[rows]
-        return -torch.where(N > 0, N * logp, 0.0).sum() / self.total  # 0 * log 0 is 0 here, not nan
+        return -torch.where(self.seen[rows], self.weight[rows] * logp, 0.0).sum()
 
 
 @dataclass
@@ -114,6 +113,8 @@ class Split:
         if model.windowed:
             data = self.counted(model.context, model.device)
             step = max(1, EVAL_TOKENS // 8)
+            if len(data.X) <= step:
+                return data.nll(model)
             return sum(data.nll(model, slice(i, i + step)) for i in range(0, len(data.X), step))
         order = np.argsort(self.lengths, kind="stable")  # similar lengths together: little padding
         total, at = 0.0, 0

@@ -63,9 +63,6 @@ class Windowed(LanguageModel):
         raise NotImplementedError
 
 
-def window_ids(windows, V):
-    """Each window read as a number in base V, oldest token first: a row of a (V**context, V) table."""
-    ids = torch.zeros(len(windows), dtype=torch.int64, device=windows.device)
-    for j in range(windows.shape[1]):
-        ids = ids * V + windows[:, j]
-    return ids
+def place_values(V, context):
+    """What each position of a window is worth when the window is read as a number in base V, oldest first."""
+    return V ** torch.arange(context - 1, -1, -1, dtype=torch.int64)

@@ -12,7 +12,7 @@ from torch import nn
 
 from makemore import memory
 from makemore.config import ModelConfig, check
-from makemore.models.base import Windowed, window_ids
+from makemore.models.base import Windowed, place_values
 
 
 @dataclass
@@ -33,9 +33,10 @@ class Neural(Windowed):
         memory.require(4 * 4 * rows * vocab_size, f"the neural model's W of {rows:,} x {vocab_size} weights",
                        "use a shorter context")
         self.W = nn.Parameter(torch.randn((rows, vocab_size)))  # the lecture's: drawn from the seeded RNG
+        self.register_buffer("place", place_values(vocab_size, context), persistent=False)
 
     def next_logits(self, windows):
-        return self.W[window_ids(windows, self.vocab_size)]
+        return self.W[(windows * self.place).sum(1)]  # the window's row: its one-hot vector times W
 
     def regularization(self):
         return self.reg * (self.W**2).mean()
