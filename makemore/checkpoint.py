@@ -5,6 +5,7 @@ They load with `torch.load(weights_only=True)` only, so loading one never runs c
 model class is looked up among the known models, never imported from a name in the file.
 """
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,9 @@ def save(path, model, vocab, config, step, training):
         "step": step,
         **training,
     }
-    replace(path, lambda tmp: torch.save(state, tmp))
+    buffer = io.BytesIO()  # serialized in memory, then written at once: several times faster than torch.save to a file
+    torch.save(state, buffer)
+    replace(path, lambda tmp: Path(tmp).write_bytes(buffer.getbuffer()))
 
 
 def replace(path, write):

@@ -77,18 +77,28 @@ class Trainer:
         self.g = torch.Generator().manual_seed(cfg.seed)  # draws the minibatches and nothing else
         self.optimizer = instantiate(cfg.optimizer)(params) if params and cfg.steps > 0 else None
         self.scheduler = instantiate(cfg.scheduler)(self.optimizer) if self.optimizer else None
-        self.since = [0.0, 0]  # minibatch NLLs since the last evaluation: sum, count
+        # The minibatch NLLs since the last evaluation (its train/nll): those of this process, and the sum and
+        # count of those before it where a resumed run continues between two evaluations.
+        self.nlls, self.before = [], (0.0, 0)
         if state is not None:
             self.g.set_state(state["rng"])
-            self.since = list(state["since"])
+            self.before = tuple(state["since"])
             if self.optimizer:
                 self.optimizer.load_state_dict(state["optimizer"])
                 self.scheduler.load_state_dict(state["scheduler"])
 
+    def since(self):
+        """(sum, count) of the minibatch NLLs since the last evaluation, added one by one in order, so that a
+        resumed run's sum is the uninterrupted run's to the last bit."""
+        total = self.before[0]
+        for value in torch.stack(self.nlls).tolist() if self.nlls else ():
+            total += value
+        return total, self.before[1] + len(self.nlls)
+
     def state(self, rng, logged):
         """`rng`: the generator as it was before this step's draw; `logged`: whether this step's scalars are
         already written (a resumed run then does not write them again)."""
-        return {"rng": rng, "since": tuple(self.since), "logged": logged,
+        return {"rng": rng, "since": self.since(), "logged": logged,
                 "optimizer": self.optimizer.state_dict() if self.optimizer else None,
                 "scheduler": self.scheduler.state_dict() if self.scheduler else None}
 
@@ -131,16 +141,16 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
             if not (skip and step == start):
                 losses.append((step, loss.detach()))
                 if minibatch:
-                    trainer.since[0] += nll.item()
-                    trainer.since[1] += 1
+                    trainer.nlls.append(nll.detach())
             if evaluate and not (skip and step == start):
                 value = _write_losses(writer, losses, cfg, last_saved, save.path)
                 with torch.no_grad():
                     if step == steps or not minibatch:
                         train_nll = nll.item() if not minibatch else train.nll(model).item()
                     else:
-                        train_nll = trainer.since[0] / trainer.since[1]
-                    trainer.since = [0.0, 0]
+                        total, count = trainer.since()
+                        train_nll = total / count
+                    trainer.nlls, trainer.before = [], (0.0, 0)
                     writer.add_scalar("train/nll", train_nll, step)
                     if val.total:
                         writer.add_scalar("val/nll", val.nll(model).item(), step)
