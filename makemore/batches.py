@@ -100,6 +100,19 @@ class Split:
         y = np.where(pos < self.lengths[word], self.ids[np.minimum(self.starts()[word] + pos, len(self.ids) - 1)], 0)
         return Examples(torch.from_numpy(X.astype(np.int64)), torch.from_numpy(y.astype(np.int64))[:, None])
 
+    def holds(self, words):
+        """Whether each word (a list of token ids) is one of the split's words."""
+        found = np.zeros(len(words), dtype=bool)
+        starts = self.starts()
+        for length in {len(w) for w in words} - {0}:
+            mine = starts[:-1][self.lengths == length]
+            asked = [i for i, w in enumerate(words) if len(w) == length]
+            if len(mine):
+                rows = self.ids[mine[:, None] + np.arange(length)].astype(np.int64)
+                queries = np.array([words[i] for i in asked], dtype=np.int64)
+                found[asked] = np.isin(_keys(queries, self.vocab_size), _keys(rows, self.vocab_size))
+        return found
+
     def examples(self, index, model):
         """Examples number `index`: predictions for a windowed model, words for a sequence model."""
         return self.windows(index, model.context) if model.windowed else self.words(index, model.pad)

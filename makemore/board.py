@@ -59,8 +59,9 @@ def log_hparams(writer, cfg):
         writer.file_writer.add_summary(summary)
 
 
-def log_pictures(writer, model, itos, names, out, step, heatmap=True):
-    writer.add_text("samples", "  \n".join(names[:20]) or "(none)", step)
+def log_pictures(writer, model, itos, names, novelty, out, step, heatmap=True):
+    """The first samples (and where they come from) in the text tab, and the heatmap in the images tab."""
+    writer.add_text("samples", "  \n".join([novelty, *names[:20]]), step)
     picture = model.heatmap() if heatmap else None
     if picture is None:
         if heatmap:

@@ -177,6 +177,16 @@ def _write_losses(writer, losses, cfg, last_saved, path):
     return values[-1] if values else None
 
 
+def where_from(drawn, splits):
+    """How many of the sampled words are words of each split, and how many are new (as makemore.py says)."""
+    left, counts = np.ones(len(drawn), dtype=bool), []
+    for s in SPLITS:
+        found = left & splits[s].holds(drawn)
+        counts.append(f"{found.sum()} in {s}")
+        left &= ~found
+    return f"{len(drawn)} samples: {', '.join(counts)}, {left.sum()} new"
+
+
 def resumed(cfg):
     """(run folder, checkpoint state) to continue, after checking that the run is the same but for RESUMABLE."""
     path = Path(cfg.resume)
@@ -243,7 +253,10 @@ def run(cfg, out):
         names = [words.vocab.decode(w) for w in drawn]
         checkpoint.replace(out / "samples.txt", lambda tmp: Path(tmp).write_text("".join(n + "\n" for n in names)))
         print("\n".join(names))
-        board.log_pictures(writer, model, words.vocab.itos, names, out, cfg.steps, cfg.figures)
+        novelty = where_from(drawn, splits)
+        print(novelty)
+        log.info("%s", novelty)
+        board.log_pictures(writer, model, words.vocab.itos, names, novelty, out, cfg.steps, cfg.figures)
 
     metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin}
     checkpoint.replace(out / "metrics.json", lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))

@@ -61,3 +61,11 @@ def test_rows_too_long_for_one_number_are_counted_by_their_bytes():
     fives, ones = np.full((2, 20), 5), np.full((1, 20), 1)
     unique, n = distinct_rows([fives, np.concatenate([ones, fives])], 27, 20)  # 27**20 overflows int64
     assert unique.tolist() == [[1] * 20, [5] * 20] and n.tolist() == [1, 4]
+
+
+def test_a_split_knows_which_words_it_holds(names_subset):
+    words = read_words(names_subset)
+    data, encode = whole(words), lambda w: words.vocab.encode([w])[0].tolist()
+    first = names_subset.read_text().split()[:3]
+    assert data.holds([encode(w) for w in first]).tolist() == [True] * 3
+    assert data.holds([encode(first[0] + "q"), [], encode(first[1])]).tolist() == [False, False, True]

@@ -5,12 +5,13 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
+
+from helpers import compose_config
 
 from makemore.models.bow import BoW
 from makemore.models.rnn import GRU, RNN
 from makemore.models.transformer import Transformer
-
-torch.set_num_threads(1)
 
 V, CONTEXT = 27, 16
 MODELS = {"rnn": RNN, "gru": GRU, "bow": BoW, "transformer": Transformer}
@@ -30,8 +31,11 @@ def tokens(B, T, seed=1):
 @pytest.mark.parametrize(
     "name, count", [("rnn", 11_803), ("gru", 28_315), ("bow", 12_827), ("transformer", 204_544)]
 )
-def test_parameter_counts_are_makemores(name, count):
-    assert sum(p.numel() for p in make(name).parameters()) == count
+def test_parameter_counts_with_the_configs_defaults_are_makemores(name, count):
+    """As `python train.py model=<name>` builds it on names.txt: its longest name + 1 = 16 is the context."""
+    cfg = compose_config(f"model={name}", f"context={CONTEXT}")
+    model = instantiate(cfg.model, vocab_size=V)
+    assert sum(p.numel() for p in model.parameters()) == count
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -1,0 +1,94 @@
+"""What the framework promises holds for every model: a whole run, bit-identical resume, sampling and scoring."""
+
+import time
+
+import pytest
+import torch
+
+from helpers import assert_clear_error, cli, compose_config, metrics, same_weights, scalars
+from makemore import MakemoreError, checkpoint
+from makemore.models import MODELS
+from makemore.sampling import sample, score
+from makemore.training import run
+
+SMALL = ("steps=6", "eval_interval=3", "sample.count=3", "figures=false")
+MINIBATCH = {"counts": [], "neural": [], "mlp": ["batch_size=16"], "rnn": [], "gru": [], "bow": [], "transformer": []}
+
+
+def tiny(name):
+    """Small sizes, so that each model trains in a fraction of a second."""
+    keys = {"mlp": ["model.n_hidden=16"], "rnn": ["model.n_embd=8", "model.n_embd2=8"],
+            "gru": ["model.n_embd=8", "model.n_embd2=8"], "bow": ["model.n_embd=8", "model.n_embd2=8"],
+            "transformer": ["model.n_embd=8", "model.n_head=2", "model.n_layer=1"]}
+    return [f"model={name}", *keys.get(name, []), *(["batch_size=16"] if name in ("rnn", "gru", "bow", "transformer") else [])]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_a_run_resumed_halfway_is_bit_identical_for_every_model(train_run, names_subset, name):
+    # a schedule with state that does not depend on `steps`, so that 3 steps resumed to 6 are the first half of 6
+    common = [*tiny(name), *MINIBATCH[name], f"data.path={names_subset}", "scheduler=step", "scheduler.milestones=[2]",
+              "eval_interval=3", "sample.count=5", "figures=false"]
+    whole, _ = train_run(*common, "steps=6")
+    half, _ = train_run(*common, "steps=3")
+    time.sleep(1)  # TensorBoard orders a folder's event files by the second they were opened in (their names)
+    train_run(*common, "steps=6", f"resume={half}")
+    assert same_weights(whole, half)
+    assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
+    assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
+    assert scalars(whole)["train/loss"] == scalars(half)["train/loss"]
+    assert scalars(whole)["val/nll"] == scalars(half)["val/nll"]
+    state = torch.load(half / "checkpoint.pt", weights_only=True)
+    assert (state["optimizer"] is None) == (name == "counts") and state["step"] == 6
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_samples_and_scores_from_its_checkpoint(train_run, names_subset, name):
+    out, _ = train_run(*tiny(name), f"data.path={names_subset}", *SMALL)
+    model, vocab, state = checkpoint.load(out / "checkpoint.pt")
+    drawn = sample(model, 3, state["config"]["seed"], max_length=state["config"]["sample"]["max_length"])
+    assert [vocab.decode(w) for w in drawn] == (out / "samples.txt").read_text().split("\n")[:3]
+    emma, qzqz = score(model, vocab, ["emma", "qzqzqz"])
+    assert 0 < emma < qzqz
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["rnn", "gru", "bow", "transformer"])
+def test_each_sequence_model_trains_through_the_cli(tmp_path, names_subset, name):
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", *tiny(name), f"data.path={names_subset}", *SMALL)
+    assert "3 samples: " in proc.stdout
+    m = metrics(tmp_path)
+    assert m["steps"] == 6 and all(2 < m[k] < 4 for k in ("train_nll", "val_nll", "test_nll"))  # log 27 = 3.3 at the start
+
+
+def test_a_sequence_model_sees_the_longest_word_and_its_end(train_run, names_subset):
+    out, _ = train_run(*tiny("bow"), f"data.path={names_subset}", "steps=1", "sample.count=0", "figures=false")
+    longest = max(len(w) for w in names_subset.read_text().split())
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["model_args"]["context"] == longest + 1
+
+
+def test_a_device_that_is_not_there_is_one_line(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "device=cuda", check=False)
+    assert_clear_error(proc, "device=cuda", "no CUDA device")
+
+
+def test_the_device_auto_runs_on_the_cpu_here(train_run, names_subset):
+    if torch.cuda.is_available() or torch.backends.mps.is_available():
+        pytest.skip("this machine has a GPU")
+    auto, _ = train_run("model=neural", f"data.path={names_subset}", "steps=3", "device=auto", *SMALL[2:])
+    cpu, _ = train_run("model=neural", f"data.path={names_subset}", "steps=3", "device=cpu", *SMALL[2:])
+    assert same_weights(auto, cpu)
+
+
+def test_sampling_of_a_sequence_model_stops_at_max_length(train_run, names_subset):
+    out, _ = train_run(*tiny("rnn"), f"data.path={names_subset}", "steps=1", "sample.count=30", "sample.max_length=4",
+                       "sample.temperature=5", "figures=false")
+    assert max(len(n) for n in (out / "samples.txt").read_text().split("\n")) <= 4
+
+
+def test_a_word_longer_than_a_sequence_models_context_is_refused_when_scored(train_run, names_subset):
+    out, _ = train_run(*tiny("transformer"), f"data.path={names_subset}", "steps=1", "sample.count=0", "figures=false")
+    model, vocab, _ = checkpoint.load(out / "checkpoint.pt")
+    with pytest.raises(MakemoreError, match="longer than the model sees"):
+        score(model, vocab, ["a" * 40])
