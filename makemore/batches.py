@@ -146,22 +146,52 @@ class Split:
         return self._counted[key]
 
     def _count(self, context):
-        rows, n = distinct_rows(self._pair_chunks(context), self.vocab_size, context + 1)
+        V = self.vocab_size
+        if V ** (context + 1) < 2**63:  # each (window, next) pair is one int64: count those, in chunks
+            keys, n = _tally(self._pair_keys(context), V ** (context + 1))
+            rows = _rows(keys, V, context + 1)
+        else:
+            rows, n = distinct_rows(self._pair_chunks(context), V, context + 1)
         X, which = np.unique(rows[:, :context], axis=0, return_inverse=True)
-        memory.require(len(X) * self.vocab_size * 8, f"the counts of {len(X):,} distinct windows x "
-                       f"{self.vocab_size:,} tokens", "use a shorter context or a file with fewer characters")
-        N = np.zeros((len(X), self.vocab_size), dtype=np.int64)
+        memory.require(len(X) * V * 8, f"the counts of {len(X):,} distinct windows x {V:,} tokens",
+                       "use a shorter context or a file with fewer distinct characters")
+        N = np.zeros((len(X), V), dtype=np.int64)
         np.add.at(N, (which.reshape(-1), rows[:, context]), n)
         return Counted(torch.from_numpy(X.astype(np.int64)), torch.from_numpy(N), self.total)
 
-    def _pair_chunks(self, context, chunk=1 << 20):
-        """(window, next) rows of every prediction, about `chunk` predictions at a time."""
-        at, total = 0, self.total
-        while at < total:
-            ex = self.windows(np.arange(at, min(at + chunk, total)), context)
-            yield np.concatenate([ex.X.numpy(), ex.Y.numpy()], 1)
-            at += chunk
+    def _word_chunks(self, chars=1 << 20):
+        """(first word, last word + 1) of runs of whole words of about `chars` characters."""
+        ends = np.cumsum(self.lengths)
+        lo = 0
+        while lo < len(self.lengths):
+            hi = max(lo + 1, int(np.searchsorted(ends, ends[lo] + chars)))
+            yield lo, min(hi, len(self.lengths))
+            lo = hi
 
+    def _pair_keys(self, context):
+        """Every prediction's (window, next) as one number in base V, a chunk of words at a time: the words are
+        laid out as pad, word, pad, word, ... with `context` zeros a pad, and each key read off that stream."""
+        V, starts = self.vocab_size, self.starts()
+        for lo, hi in self._word_chunks():
+            lengths = self.lengths[lo:hi]
+            first = np.cumsum(lengths) - lengths
+            word_start = context * np.arange(1, len(lengths) + 1) + first  # in the stream
+            stream = np.zeros(int(lengths.sum()) + context * (len(lengths) + 1), dtype=np.int64)
+            stream[np.repeat(word_start - first, lengths) + np.arange(int(lengths.sum()))] = \
+                self.ids[starts[lo] : starts[hi]]
+            ends = np.cumsum(lengths + 1) - (lengths + 1)
+            t = np.repeat(word_start - ends, lengths + 1) + np.arange(int((lengths + 1).sum()))  # the targets
+            key = np.zeros(len(t), dtype=np.int64)
+            for j in range(context, -1, -1):
+                key = key * V + stream[t - j]
+            yield key
+
+    def _pair_chunks(self, context, chunk=1 << 20):
+        """(window, next) rows of every prediction, about `chunk` predictions at a time: for windows too long
+        to read as one int64."""
+        for at in range(0, self.total, chunk):
+            ex = self.windows(np.arange(at, min(at + chunk, self.total)), context)
+            yield np.concatenate([ex.X.numpy(), ex.Y.numpy()], 1)
 
 def distinct_rows(chunks, V, width):
     """The distinct rows (of `width` tokens) of all chunks, and how often each occurs: exact for any width."""
@@ -175,6 +205,21 @@ def distinct_rows(chunks, V, width):
     k, which = np.unique(np.concatenate(keys), return_inverse=True)
     n = np.bincount(which.reshape(-1), weights=np.concatenate(counts), minlength=len(k)).astype(np.int64)
     return _rows(k, V, width), n
+
+
+def _tally(chunks, size):
+    """The distinct keys of all chunks (each in [0, size)) and how often each occurs."""
+    if size <= 1 << 22:  # a dense histogram is cheapest
+        n = np.zeros(size, dtype=np.int64)
+        for keys in chunks:
+            n += np.bincount(keys, minlength=size)
+        keys = np.flatnonzero(n)
+        return keys, n[keys]
+    parts = [np.unique(keys, return_counts=True) for keys in chunks]
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys, which = np.unique(np.concatenate([k for k, _ in parts]), return_inverse=True)
+    return keys, np.bincount(which.reshape(-1), weights=np.concatenate([n for _, n in parts])).astype(np.int64)
 
 
 def _keys(rows, V):

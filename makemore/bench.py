@@ -1,14 +1,19 @@
-"""Benchmarks: the project's code against the lecture's methods, in one process run, as ratios.
+"""Benchmarks: what a user waits for, measured side by side in one process run, as ratios.
 
-    python -m makemore.bench            # names.txt: counting, a training step, sampling, threads, start-up
-    python -m makemore.bench --scale    # also 1M and 10M line data sets: whole runs, time and peak memory
+    python -m makemore.bench            # names.txt: counting, steps (bare and inside a real run), sampling,
+                                        # start-up, a 20-job sweep
+    python -m makemore.bench --models   # `python train.py model=<each>`: parameters, NLLs, time, time to a loss
+    python -m makemore.bench --scale    # 1M and 10M line files: whole runs, their passes, peak memory
+    python -m makemore.bench --makemore path/to/makemore.py   # its step beside ours, at its own settings
 
-Timings are medians of repeats; the machine is shared, so read the ratios, which are measured side by side.
+Timings are medians of repeats; the machine may be shared, so read the ratios, which are measured side by side.
 """
 
 import argparse
+import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -19,13 +24,16 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
 
-from makemore.data import count, examples, read_words, split
-from makemore.models import Counts, Neural, Stats
+from makemore.batches import Split
+from makemore.data import read_words, split
+from makemore.models import Counts
 from makemore.sampling import sample_batched, sample_one_by_one
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ROOT / "data" / "names.txt"
+TRAIN = [sys.executable, "train.py", "figures=false", "sample.count=0"]
 
 
 def timed(f, repeat):
@@ -38,6 +46,39 @@ def timed(f, repeat):
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
+
+def walls(cmds, repeat=3):
+    """Median wall seconds of each command, run in turn so that a busy moment of the machine hits all alike;
+    "{tmp}" in an argument becomes a fresh folder."""
+    times = {name: [] for name in cmds}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            for name, cmd in cmds.items():
+                args = [a.format(tmp=f"{tmp}/{i}-{len(times[name])}-{abs(hash(name))}") for a in cmd]
+                start = time.perf_counter()
+                subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def table(rows, header):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?") \
+        if os.path.exists("/proc/cpuinfo") else platform.processor()
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def names_split(part=0):
+    words = read_words(NAMES)
+    labels = split(len(words), 0.1, 0.1, 42)
+    return Split(words.ids[np.repeat(labels == part, words.lengths)], words.lengths[labels == part], len(words.vocab))
+
+
+# --- the lecture's ways --------------------------------------------------------------------------------------
 
 def lecture_counts(path):
     """The lecture's loop: one tensor update per bigram."""
@@ -52,11 +93,6 @@ def lecture_counts(path):
     return N
 
 
-def project_counts(path):
-    words = read_words(path)
-    return count(words, split(len(words), 0, 0, 0), 1)
-
-
 def lecture_step(xs, ys, W):
     """One step of the lecture's one-hot training over every example, as its loop does it (the one-hot
     encoding is part of its forward pass)."""
@@ -69,21 +105,176 @@ def lecture_step(xs, ys, W):
     W.data += -50 * W.grad
 
 
-def project_step(model, stats):
-    model.objective(stats).backward()
-    model.step(50)
+# --- a step, bare and inside a real run ----------------------------------------------------------------------
+
+def bare_step(overrides, repeat=200):
+    """Seconds of one training step alone, as the run does it (batch, loss, backward, optimizer, schedule), with
+    the config that `python train.py <overrides>` composes, on the training names."""
+    from hydra import compose, initialize_config_dir
+
+    from makemore.training import Trainer, build
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[*overrides, "steps=100000000"])
+    train = names_split()
+    if cfg.context is None:
+        cfg.context = int(read_words(NAMES).lengths.max()) + 1
+    model = build(cfg, 27, torch.device("cpu"))
+    model.fit(train)
+    trainer = Trainer(model, cfg)
+
+    def step():
+        if cfg.batch_size is None:
+            nll = train.nll(model)
+        else:
+            index = torch.randint(train.size(model), (cfg.batch_size,), generator=trainer.g).numpy()
+            nll = train.examples(index, model).nll(model)
+        trainer.step(model, nll + model.regularization())
+
+    return timed(step, repeat)
 
 
-def walls(cmds, repeat=5):
-    """Median wall seconds of each command, run in turn so that a busy moment of the machine hits all alike;
-    "{i}" in an argument becomes the repeat's number."""
-    times = {name: [] for name in cmds}
-    for i in range(repeat):
-        for name, cmd in cmds.items():
+def in_run_step(overrides, steps):
+    """Seconds a step costs inside `python train.py <overrides>`, as a user waits for it: the difference between
+    whole runs of steps + 1 and of 1 step, over `steps` (evaluations, checkpoints and logging included)."""
+    t = walls({n: [*TRAIN, "hydra.run.dir={tmp}", *overrides, f"steps={n}"] for n in (1, steps + 1)})
+    return (t[steps + 1] - t[1]) / steps
+
+
+STEPS = {  # (what, overrides, steps for the in-run difference, repeats of the bare step)
+    "neural": ("neural bigram, full batch", ["model=neural"], 2000, 500),
+    "neural-mini": ("neural bigram, minibatches of 32", ["model=neural", "batch_size=32"], 2000, 500),
+    "mlp": ("mlp, full batch (5,439 windows)", ["model=mlp"], 200, 30),
+    "mlp-mini": ("mlp, minibatches of 32", ["model=mlp", "batch_size=32"], 2000, 300),
+    "rnn": ("rnn, 128 words", ["model=rnn"], 300, 30),
+    "gru": ("gru, 128 words", ["model=gru"], 300, 30),
+    "bow": ("bow, 128 words", ["model=bow"], 300, 30),
+    "transformer": ("transformer, 128 words", ["model=transformer"], 200, 20),
+}
+
+
+def steps_table(which):
+    rows = []
+    for key in which:
+        what, overrides, n, repeat = STEPS[key]
+        bare, run = bare_step(overrides, repeat), in_run_step(overrides, n)
+        rows.append((what, f"{bare * 1e3:.3f} ms", f"{run * 1e3:.3f} ms", f"{run / bare:.2f}x"))
+    return table(rows, ["step", "bare step", "in a real run", "in-run / bare"])
+
+
+def sweep_overhead(jobs=20, steps=100):
+    """What each job of a basic-launcher sweep costs beyond its own training steps."""
+    seeds = ",".join(str(s) for s in range(1, jobs + 1))
+    common = ["model=neural", f"steps={steps}"]
+    t = walls({"one": [*TRAIN, "hydra.run.dir={tmp}", *common],
+               "sweep": [*TRAIN, "-m", "hydra.sweep.dir={tmp}", *common, f"seed={seeds}"]}, repeat=2)
+    per_job = (t["sweep"] - t["one"]) / (jobs - 1)
+    step = in_run_step(["model=neural"], 2000)
+    return t, per_job, per_job - steps * step
+
+
+def speed(quick=False):
+    torch.set_num_threads(1)
+    print(f"Machine: {machine()}\n")
+    rows = []
+    t_ref, t_ours = timed(lambda: lecture_counts(NAMES), 3), timed(lambda: names_split().counted(1), 5)
+    rows.append(("bigram counts of names.txt (read, encode, count)", "the lecture's Python loop", t_ref, t_ours))
+
+    words = read_words(NAMES)
+    whole = Split(words.ids, words.lengths, 27)
+    xs, ys = (whole.windows(np.arange(whole.total), 1).X[:, 0], whole.windows(np.arange(whole.total), 1).Y[:, 0])
+    W = torch.randn((27, 27), generator=torch.Generator().manual_seed(1), requires_grad=True)
+    t_ref = timed(lambda: lecture_step(xs, ys, W), 10)
+    t_bare = bare_step(["model=neural"], 500)
+    t_run = in_run_step(["model=neural"], 2000)
+    rows.append(("one full-batch step of the neural bigram, bare", "the lecture's one-hot step", t_ref, t_bare))
+    rows.append(("the same step inside `python train.py model=neural`", "the lecture's one-hot step", t_ref, t_run))
+
+    counts = Counts(27)
+    counts.fit(whole)
+    t_ref = timed(lambda: sample_one_by_one(counts, 10_000, 1), 3)
+    t_ours = timed(lambda: sample_batched(counts, 10_000, 1), 5)
+    rows.append(("sampling 10,000 names", "one at a time", t_ref, t_ours))
+    print(table([(what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster")
+                 for what, ref, a, b in rows], ["what", "reference", "reference time", "makemore time", "ratio"]))
+
+    t = walls({"imports": [sys.executable, "-c", "import torch, hydra, tensorboard"],
+               "counts": [sys.executable, "train.py", "hydra.run.dir={tmp}"],
+               "neural": [sys.executable, "train.py", "model=neural", "hydra.run.dir={tmp}"]})
+    print("\n" + table([(f"`python train.py{' model=neural' if k == 'neural' else ''}` (100 steps, TensorBoard, "
+                         f"checkpoint, samples, heatmap)", f"{t['imports'] * 1e3:.0f} ms", f"{t[k] * 1e3:.0f} ms",
+                         f"{t[k] / t['imports']:.2f}x") for k in ("counts", "neural")],
+                       ["whole command", "`import torch, hydra, tensorboard`", "command", "ratio"]))
+
+    print("\n" + steps_table(["neural", "neural-mini", "mlp"] if quick else list(STEPS)))
+    t, per_job, overhead = sweep_overhead()
+    print(f"\nA sweep of 20 neural jobs of 100 steps (basic launcher) took {t['sweep']:.1f} s, one such run "
+          f"{t['one']:.1f} s: each job beyond the first {per_job:.3f} s, of which {overhead:.3f} s is not its steps.")
+
+
+# --- every model's default run -------------------------------------------------------------------------------
+
+TARGETS = {"mlp": 2.11, "transformer": 2.03}  # the val NLL each is asked to reach (and when it first does)
+
+
+def first_below(folder, target):
+    """Seconds from the run's first logged step to its first val/nll at or below `target` (from TensorBoard)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    acc.Reload()
+    start = acc.Scalars("train/loss")[0].wall_time
+    return next((e.wall_time - start, e.step) for e in acc.Scalars("val/nll") if e.value <= target) \
+        if any(e.value <= target for e in acc.Scalars("val/nll")) else (None, None)
+
+
+def models(names=("counts", "neural", "mlp", "rnn", "gru", "bow", "transformer")):
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            out = Path(tmp) / name
             start = time.perf_counter()
-            subprocess.run([a.format(i=i) for a in cmd], cwd=ROOT, check=True, capture_output=True)
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+            subprocess.run([*TRAIN, f"model={name}", f"hydra.run.dir={out}"], cwd=ROOT, check=True, capture_output=True)
+            wall = time.perf_counter() - start
+            m = json.loads((out / "metrics.json").read_text())
+            state = torch.load(out / "checkpoint.pt", weights_only=True)
+            params = sum(v.numel() for k, v in state["state_dict"].items() if k not in ("X", "N"))
+            reached = ""
+            if name in TARGETS:
+                seconds, step = first_below(out, TARGETS[name])
+                reached = f"{seconds:.1f} s (step {step})" if seconds is not None else "not reached"
+            rows.append((f"`python train.py model={name}`", f"{params:,}", f"{m['train_nll']:.4f}",
+                         f"{m['val_nll']:.4f}", f"{m['test_nll']:.4f}", f"{wall:.1f} s", reached))
+    print(table(rows, ["command", "parameters", "train NLL", "val NLL", "test NLL", "whole run",
+                       "time to the target val NLL"]))
+
+
+# --- makemore.py beside us -----------------------------------------------------------------------------------
+
+def makemore_py(path, steps=200):
+    """makemore.py's step time at its defaults (it prints one every 10 steps), and ours at the same settings."""
+    env = os.environ | {"OMP_NUM_THREADS": "1"}  # one thread, as every run here
+    rows = []
+    for kind in ("transformer", "gru"):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = subprocess.run([sys.executable, str(path), "-i", str(NAMES), "-o", tmp, "--type", kind,
+                                  "--max-steps", str(steps), "--num-workers", "0"],
+                                 capture_output=True, text=True, env=env, check=True).stdout
+        theirs = statistics.median(float(ms) for ms in re.findall(r"step time ([\d.]+)ms", out)[2:]) / 1e3
+        settings = [f"model={kind}", "batch_size=32", "optimizer.lr=5e-4", "scheduler=constant"]
+        ours = in_run_step(settings, steps)
+        rows.append((kind, f"{theirs * 1e3:.1f} ms", f"{ours * 1e3:.1f} ms", f"{ours / theirs:.2f}x"))
+    print(table(rows, ["model (batch 32, AdamW lr 5e-4)", "makemore.py step", "makemore step in a real run",
+                       "ours / theirs"]))
+
+
+# --- large files ---------------------------------------------------------------------------------------------
+
+def make_data(n, path, seed=0):
+    """A data set of n lines drawn with replacement from names.txt."""
+    names = np.array(NAMES.read_text().split())
+    picks = names[np.random.default_rng(seed).integers(0, len(names), n)]
+    path.write_text("\n".join(picks) + "\n")
 
 
 def run_measured(args):
@@ -96,86 +287,9 @@ def run_measured(args):
     return float(seconds), int(kb) / 1024
 
 
-def table(rows, header):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
-
-
-def machine():
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?") \
-        if os.path.exists("/proc/cpuinfo") else platform.processor()
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, torch {torch.__version__}"
-
-
-def speed():
-    torch.set_num_threads(1)
-    rows = []
-    t_ref, t_ours = timed(lambda: lecture_counts(NAMES), 3), timed(lambda: project_counts(NAMES), 5)
-    rows.append(("bigram counts of names.txt (read, encode, count)", "Python loop", t_ref, t_ours))
-
-    words = read_words(NAMES)
-    stats = Stats.of(count(words, split(len(words), 0, 0, 0), 1)[0])
-    xs, ys = (torch.from_numpy(a) for a in examples(words.ids, words.lengths, 1, 27))  # the lecture's xs, ys
-    W = torch.randn((27, 27), generator=torch.Generator().manual_seed(1), requires_grad=True)
-    model = Neural(27, reg=0.01)
-    model.fit(stats)
-    t_ref = timed(lambda: lecture_step(xs, ys, W), 10)
-    t_ours = timed(lambda: project_step(model, stats), 200)
-    rows.append(("one full-batch training step", "one-hot matmul", t_ref, t_ours))
-
-    counts = Counts(27)
-    counts.fit(stats)
-    t_ref = timed(lambda: sample_one_by_one(counts, 10_000, 1), 3)
-    t_ours = timed(lambda: sample_batched(counts, 10_000, 1), 5)
-    rows.append(("sampling 10,000 names", "one at a time", t_ref, t_ours))
-
-    with tempfile.TemporaryDirectory() as tmp:
-        t = walls({"imports": [sys.executable, "-c", "import torch, hydra, tensorboard"],
-                   "": [sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}/{{i}}"],
-                   "figures=false": [sys.executable, "train.py", "model=neural", f"hydra.run.dir={tmp}/{{i}}-bare",
-                                     "figures=false"]})
-    t_imports = t.pop("imports")
-    runs = t  # the heatmap is the one output that costs: compare with and without it
-
-    print(f"Machine: {machine()}\n")
-    print(table([(what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster") for what, ref, a, b in rows]
-                + [(f"`python train.py model=neural {extra}` (100 steps, TensorBoard, checkpoint, samples"
-                    + (", heatmap)" if not extra else ")"), "`import torch, hydra, tensorboard`",
-                    f"{t_imports * 1e3:.0f} ms", f"{t * 1e3:.0f} ms", f"{t / t_imports:.2f}x the imports")
-                   for extra, t in runs.items()],
-                ["what", "reference", "reference time", "makemore time", "ratio"]))
-
-    thread_rows = []
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        thread_rows.append((threads, f"{timed(lambda: project_step(model, stats), 500) * 1e3:.3f} ms",
-                            f"{timed(lambda: lecture_step(xs, ys, W), 10) * 1e3:.1f} ms"))
-    torch.set_num_threads(1)
-    print("\n" + table(thread_rows, ["torch threads", "makemore step (27x27)", "lecture one-hot step"]))
-    contexts(words)
-
-
-def contexts(words):
-    """A neural step's cost by context: it follows the contexts that occur, not V**context."""
-    rows = []
-    for context in (1, 2, 3, 4):
-        stats = Stats.of(count(words, split(len(words), 0.1, 0.1, 42), context)[0])
-        model = Neural(27, context=context)
-        model.fit(stats)
-        t = timed(lambda: project_step(model, stats), 50 if context < 4 else 10)
-        rows.append((context, f"{27**context:,}", f"{len(stats.N):,}", f"{t * 1e3:.2f} ms"))
-    print("\n" + table(rows, ["context", "contexts (27**context)", "contexts in training", "neural step"]))
-
-
-def make_data(n, path, seed=0):
-    """A data set of n lines drawn with replacement from names.txt."""
-    names = np.array(NAMES.read_text().split())
-    picks = names[np.random.default_rng(seed).integers(0, len(names), n)]
-    path.write_text("\n".join(picks) + "\n")
-
-
 def scale():
-    rows = []
+    torch.set_num_threads(1)
+    rows, passes = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (1_000_000, 10_000_000):
             path = Path(tmp) / f"names_{n}.txt"
@@ -184,12 +298,28 @@ def scale():
                 seconds, mb = run_measured([sys.executable, "train.py", f"model={model}", f"data.path={path}",
                                             f"hydra.run.dir={tmp}/run_{n}_{model}"])
                 rows.append((f"{n:,}", model, f"{seconds:.1f} s", f"{mb:.0f} MB"))
+            start = time.perf_counter()
+            words = read_words(path)
+            read = time.perf_counter() - start
+            start = time.perf_counter()
+            Split(words.ids, words.lengths, len(words.vocab)).counted(1)
+            passes.append((f"{n:,}", f"{read:.2f} s", f"{time.perf_counter() - start:.2f} s"))
     print("\n" + table(rows, ["lines", "model", "whole `python train.py` run", "peak resident memory"]))
+    print("\n" + table(passes, ["lines", "read and encode", "count the distinct windows (context 1)"]))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", action="store_true", help="also time whole runs on 1M and 10M lines")
-    speed()
-    if parser.parse_args().scale:
+    parser.add_argument("--models", action="store_true", help="only the default run of every model")
+    parser.add_argument("--scale", action="store_true", help="only whole runs on 1M and 10M line files")
+    parser.add_argument("--makemore", type=Path, help="karpathy/makemore's makemore.py, to time its step beside ours")
+    parser.add_argument("--quick", action="store_true", help="steps of the bigram and the mlp only")
+    args = parser.parse_args()
+    if args.models:
+        models()
+    elif args.scale:
         scale()
+    elif args.makemore:
+        makemore_py(args.makemore)
+    else:
+        speed(args.quick)
