@@ -169,22 +169,22 @@ class Split:
             lo = hi
 
     def _pair_keys(self, context):
-        """Every prediction's (window, next) as one number in base V, a chunk of words at a time: the words are
-        laid out as pad, word, pad, word, ... with `context` zeros a pad, and each key read off that stream."""
+        """Every prediction's (window, next) as one number in base V, a chunk of words at a time: a character's
+        window is the `context` characters before it in its word, 0 before the word's start; a word's end is
+        predicted from its last `context` characters."""
         V, starts = self.vocab_size, self.starts()
         for lo, hi in self._word_chunks():
+            ids = self.ids[starts[lo] : starts[hi]].astype(np.int64)
             lengths = self.lengths[lo:hi]
-            first = np.cumsum(lengths) - lengths
-            word_start = context * np.arange(1, len(lengths) + 1) + first  # in the stream
-            stream = np.zeros(int(lengths.sum()) + context * (len(lengths) + 1), dtype=np.int64)
-            stream[np.repeat(word_start - first, lengths) + np.arange(int(lengths.sum()))] = \
-                self.ids[starts[lo] : starts[hi]]
-            ends = np.cumsum(lengths + 1) - (lengths + 1)
-            t = np.repeat(word_start - ends, lengths + 1) + np.arange(int((lengths + 1).sum()))  # the targets
-            key = np.zeros(len(t), dtype=np.int64)
-            for j in range(context, -1, -1):
-                key = key * V + stream[t - j]
-            yield key
+            ends = np.cumsum(lengths)
+            pos = np.arange(len(ids)) - np.repeat(ends - lengths, lengths)  # each character's place in its word
+            chars, end = ids.copy(), np.zeros(len(lengths), dtype=np.int64)  # keys, built from the next token up
+            for d in range(1, context + 1):
+                before = np.zeros_like(ids)
+                before[d:] = ids[:-d]
+                chars += np.where(pos >= d, before, 0) * V**d
+                end += np.where(lengths >= d, ids[np.maximum(ends - d, 0)], 0) * V ** (d - 1) * V
+            yield np.concatenate([chars, end])
 
     def _pair_chunks(self, context, chunk=1 << 20):
         """(window, next) rows of every prediction, about `chunk` predictions at a time: for windows too long
