@@ -241,7 +241,8 @@ def run(cfg, out):
     config = OmegaConf.to_container(cfg, resolve=True)
     save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, config)
     start = 0 if state is None else state["step"]
-    with SummaryWriter(str(out), purge_step=start + state["logged"] if state else None) as writer:
+    # a long queue: adding a scalar never waits for the writer thread (it would, with the default of 10)
+    with SummaryWriter(str(out), purge_step=start + state["logged"] if state else None, max_queue=10_000) as writer:
         board.log_hparams(writer, cfg)
         fit(model, splits, cfg, writer, save, start, state)
         with torch.no_grad():
