@@ -122,7 +122,7 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
     steps, every, batch_size = cfg.steps, cfg.eval_interval, cfg.batch_size
     minibatch = batch_size is not None and trainer.optimizer is not None
     skip = state is not None and state["logged"]  # the first step's scalars were written before the checkpoint
-    losses, last_saved, value = [], None, None
+    losses, last_saved, value, constant, val_nll = [], None, None, None, None
     with caught(signal.SIGINT, signal.SIGTERM) as signals:
         bar = tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5)
         for step in bar:
@@ -135,9 +135,9 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
             if minibatch:
                 index = torch.randint(train.size(model), (batch_size,), generator=trainer.g).numpy()
                 nll = train.examples(index, model).to(model.device).nll(model)
-            else:
+            elif trainer.optimizer or constant is None:
                 nll = train.nll(model)
-            loss = nll + model.regularization()
+            loss = nll + model.regularization() if constant is None else constant
             if not (skip and step == start):
                 losses.append((step, loss.detach()))
                 if minibatch:
@@ -153,10 +153,14 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
                     trainer.nlls, trainer.before = [], (0.0, 0)
                     writer.add_scalar("train/nll", train_nll, step)
                     if val.total:
-                        writer.add_scalar("val/nll", val.nll(model).item(), step)
-                save(step, trainer.state(rng, True))
-                last_saved = step
+                        val_nll = val.nll(model).item() if constant is None or val_nll is None else val_nll
+                        writer.add_scalar("val/nll", val_nll, step)
+                if trainer.optimizer or step == steps:  # a model that learns nothing changes only at the end
+                    save(step, trainer.state(rng, True))
+                    last_saved = step
                 bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+            if trainer.optimizer is None:  # a model that learns nothing here: its loss is the same at every step
+                constant = loss
             if step == steps or trainer.optimizer is None:
                 continue
             trainer.step(model, loss)
