@@ -5,16 +5,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from helpers import NAMES, scalars
+from helpers import scalars
 from makemore import checkpoint
 from makemore.batches import Split
 from makemore.data import read_words
 from makemore.models import MLP
 
 
-def lecture_training(steps, lr, reg, seed):
+def lecture_training(path, steps, lr, reg, seed):
     """The lecture's loop: one-hot inputs, W, softmax, mean NLL + reg * (W**2).mean(), float32."""
-    words = NAMES.read_text().splitlines()
+    words = path.read_text().splitlines()
     chars = sorted(set("".join(words)))
     stoi = {s: i + 1 for i, s in enumerate(chars)} | {".": 0}
     xs, ys = [], []
@@ -40,10 +40,10 @@ def lecture_training(steps, lr, reg, seed):
     return losses, W.detach()
 
 
-def test_count_matrix_training_matches_the_lectures_one_hot_training(train_run):
-    out, _ = train_run("model=neural", f"data.path={NAMES}", "data.val_fraction=0", "data.test_fraction=0",
+def test_count_matrix_training_matches_the_lectures_one_hot_training(train_run, names_subset):
+    out, _ = train_run("model=neural", f"data.path={names_subset}", "data.val_fraction=0", "data.test_fraction=0",
                        "steps=100", "optimizer.lr=50", "model.reg=0.01", "seed=2147483647")
-    losses, W = lecture_training(steps=100, lr=50.0, reg=0.01, seed=2147483647)
+    losses, W = lecture_training(names_subset, steps=100, lr=50.0, reg=0.01, seed=2147483647)
     logged = [v for _, v in scalars(out)["train/loss"]]
     assert len(logged) == 101
     assert max(abs(a - b) for a, b in zip(logged, losses)) < 1e-5

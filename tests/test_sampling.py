@@ -16,17 +16,20 @@ def names():
     return read_words(NAMES)
 
 
-@pytest.mark.parametrize("batched", [False, True])
-def test_transitions_of_the_samples_follow_P(names, batched):
-    model = Counts(27, context=2, smoothing=0.1)
+@pytest.mark.parametrize("batched, context, count, cells", [
+    (True, 2, 20_000, 500),
+    pytest.param(False, 1, 3_000, 250, marks=pytest.mark.slow),  # a model call per character: slower
+])
+def test_transitions_of_the_samples_follow_P(names, batched, context, count, cells):
+    model = Counts(27, context=context, smoothing=0.1)
     model.fit(whole(names))
-    drawn = sample(model, 20_000, seed=3, batched=batched)
+    drawn = sample(model, count, seed=3, batched=batched)
     samples = Split(np.array([i for w in drawn for i in w], dtype=np.uint8), np.array([len(w) for w in drawn]), 27)
-    seen = samples.counted(2)
+    seen = samples.counted(context)
     n, P = seen.N.sum(1, keepdim=True).double(), model(seen.X)[:, -1].exp()
-    cells = n * P >= 10  # where a count is near enough normal to judge by its standard error
-    assert cells.sum() >= 500
-    z = (seen.N - n * P)[cells] / (n * P * (1 - P))[cells].sqrt()
+    judged = n * P >= 10  # where a count is near enough normal to judge by its standard error
+    assert judged.sum() >= cells
+    z = (seen.N - n * P)[judged] / (n * P * (1 - P))[judged].sqrt()
     assert z.abs().max() < 5  # the largest of some 1,000 standard normal deviations is about 3.5
 
 
