@@ -71,3 +71,11 @@ def test_sweep_writes_one_complete_folder_per_job_and_tensorboard_sees_every_run
     # the two counts runs differ only in seed, which that model does not use
     assert metrics(folders[0])["val_nll"] == metrics(folders[1])["val_nll"]
     assert metrics(folders[2])["val_nll"] != metrics(folders[3])["val_nll"]
+
+
+def test_a_sweep_optimizing_an_empty_split_fails_before_training(tmp_path):
+    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "data.val_fraction=0", "steps=1", "figures=false",
+               check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "optimized_metric=val/nll, but the val split is empty" in proc.stderr
+    assert not list(tmp_path.glob("*/checkpoint.pt"))
