@@ -5,7 +5,7 @@ import gc
 import hydra
 from hydra.core.hydra_config import HydraConfig
 
-from makemore.cli import reported
+from makemore.cli import report_config_errors, reported
 from makemore.training import run
 
 # The imports made some 200,000 objects that live until exit: keep the garbage collector off them, in its
@@ -20,4 +20,4 @@ def main(cfg):
 
 
 if __name__ == "__main__":
-    main()
+    report_config_errors(main)

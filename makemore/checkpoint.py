@@ -37,15 +37,30 @@ def save(path, model, vocab, config, step, training):
 def replace(path, write):
     """Call write(temporary path), then move the result onto `path` in one step (atomic on POSIX).
 
-    Used for every file a run writes, so that a crash leaves the old file or the new one, never a torn one.
+    Used for every file a run writes, so that a crash leaves the old file or the new one, never a torn one; a
+    file system error (a full disk, a read-only folder) is a MakemoreError naming `path`, and leaves no
+    temporary file behind.
     """
     tmp = f"{path}.{os.getpid()}.tmp"  # processes writing one file at once each use their own
     try:
         write(tmp)
         os.replace(tmp, path)
+    except Exception as e:
+        cause = _os_error(e)
+        if cause is None:
+            raise
+        raise MakemoreError(f"cannot write {path}: {cause.strerror or cause}") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _os_error(error):
+    """The OSError behind an error, if any: torch reports a write that failed as a RuntimeError of its own, raised
+    while it handles the OSError."""
+    while error is not None and not isinstance(error, OSError):
+        error = error.__context__
+    return error
 
 
 @dataclass

@@ -4,10 +4,11 @@ import gc
 
 import hydra
 
-from makemore.cli import reported  # first: Ctrl-C while torch is imported is one line (cli.py)
+from makemore.cli import report_config_errors, reported  # first: Ctrl-C while torch is imported is one line (cli.py)
 from makemore import checkpoint
 from makemore.sampling import sample
-from makemore.tool_config import report_config_errors, validate_sample
+from makemore.terminal import show
+from makemore.tool_config import validate_sample
 
 gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit is fast
 
@@ -21,8 +22,9 @@ def main(cfg):
     keys = ("seed", "temperature", "top_k", "max_length")
     seed, temperature, top_k, max_length = (
         (run["seed"] if k == "seed" else run["sample"][k]) if cfg[k] is None else cfg[k] for k in keys)
-    for word in sample(model, cfg.count, seed, cfg.batched, temperature, top_k, max_length):
-        print(vocab.decode(word))
+    names = [vocab.decode(word) for word in sample(model, cfg.count, seed, cfg.batched, temperature, top_k, max_length)]
+    if names:
+        show("\n".join(names))
 
 
 if __name__ == "__main__":

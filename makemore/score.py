@@ -4,10 +4,11 @@ import gc
 
 import hydra
 
-from makemore.cli import reported  # first: Ctrl-C while torch is imported is one line (cli.py)
+from makemore.cli import report_config_errors, reported  # first: Ctrl-C while torch is imported is one line (cli.py)
 from makemore import checkpoint
 from makemore.sampling import score
-from makemore.tool_config import report_config_errors, validate_score
+from makemore.terminal import show
+from makemore.tool_config import validate_score
 
 gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit is fast
 
@@ -17,8 +18,7 @@ gc.freeze()  # as in train.py: the collector leaves the imports alone, and exit 
 def main(cfg):
     words = validate_score(cfg)
     model, vocab, _ = checkpoint.load(cfg.checkpoint)
-    for word, nll in zip(words, score(model, vocab, words)):
-        print(f"{word}\t{nll:.4f}")
+    show("\n".join(f"{word}\t{nll:.4f}" for word, nll in zip(words, score(model, vocab, words))))
 
 
 if __name__ == "__main__":

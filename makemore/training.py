@@ -17,16 +17,18 @@ from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from makemore import MakemoreError, board, checkpoint
+from makemore import MakemoreError, board, checkpoint, runs
 from makemore.batches import Split
 from makemore.config import validate
 from makemore.data import read_words, split, too_few_words
-from makemore.interrupt import Interrupted, caught, resume_override
+from makemore.interrupt import Interrupted, InterruptedAfterTraining, caught
 from makemore.sampling import sample
+from makemore.terminal import show
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 RESUMABLE = {"steps", "eval_interval", "threads", "device", "sample", "figures", "resume", "optimized_metric"}
+SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
 
 
 def device_of(name):
@@ -192,7 +194,7 @@ def where_from(drawn, splits):
 
 
 def resumed(cfg):
-    """(run folder, checkpoint state) to continue, after checking that the run is the same but for RESUMABLE."""
+    """The checkpoint state to continue, after checking that the run is the same but for RESUMABLE."""
     path = Path(cfg.resume)
     path = path / "checkpoint.pt" if path.is_dir() else path
     _, _, state = checkpoint.load(path)
@@ -203,8 +205,8 @@ def resumed(cfg):
                                 f"checkpoint; resume with the run's own config (only {sorted(RESUMABLE)} may change)")
     if state["step"] > cfg.steps:
         raise MakemoreError(f"resume={cfg.resume}: the checkpoint is at step {state['step']}, past steps={cfg.steps}")
-    log.info("resuming %s from step %d", path.parent, state["step"])
-    return path.parent, state
+    log.info("resuming %s from step %d", path, state["step"])
+    return state
 
 
 def _flat(config, prefix=""):
@@ -215,8 +217,8 @@ def _flat(config, prefix=""):
 
 
 def run(cfg, out):
-    """Train the configured model and write everything into the folder `out` (or the resumed run's folder);
-    return the metric that cfg.optimized_metric names."""
+    """Train the configured model (or continue the checkpoint cfg.resume names) and write everything into the
+    folder `out`; return the metric that cfg.optimized_metric names."""
     validate(cfg)
     begin = time.perf_counter()
     torch.set_num_threads(cfg.threads)
@@ -231,11 +233,7 @@ def run(cfg, out):
     if sweeping() and not splits[metric].total:
         raise MakemoreError(f"optimized_metric={cfg.optimized_metric}, but the {metric} split is empty: set "
                             f"data.{metric}_fraction > 0, or optimize another split's NLL")
-    out, state = resumed(cfg) if cfg.resume else (Path(out), None)
-    if state is None and (out / "checkpoint.pt").exists():
-        raise MakemoreError(f"{out} already holds a run's checkpoint; resume it with {resume_override(out)}, "
-                            f"or choose another hydra.run.dir")
-
+    out, state = Path(out), resumed(cfg) if cfg.resume else None
     model = build(cfg, len(words.vocab), device)
     if state is not None:
         if state["itos"] != words.vocab.itos:
@@ -245,25 +243,40 @@ def run(cfg, out):
     config = OmegaConf.to_container(cfg, resolve=True)
     save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, config)
     start = 0 if state is None else state["step"]
+    runs.began()
     # a long queue: adding a scalar never waits for the writer thread (it would, with the default of 10)
     with SummaryWriter(str(out), purge_step=start + state["logged"] if state else None, max_queue=10_000) as writer:
         board.log_hparams(writer, cfg)
         fit(model, splits, cfg, writer, save, start, state)
-        with torch.no_grad():
-            nlls = {s: splits[s].nll(model).item() if splits[s].total else None for s in SPLITS}
-        if nlls["test"] is not None:
-            writer.add_scalar("test/nll", nlls["test"], cfg.steps)
-        drawn = sample(model, cfg.sample.count, cfg.seed, cfg.sample.batched, cfg.sample.temperature,
-                       cfg.sample.top_k, cfg.sample.max_length)
-        names = [words.vocab.decode(w) for w in drawn]
-        checkpoint.replace(out / "samples.txt", lambda tmp: Path(tmp).write_text("".join(n + "\n" for n in names)))
-        print("\n".join(names))
-        novelty = where_from(drawn, splits)
-        print(novelty)
-        log.info("%s", novelty)
-        board.log_pictures(writer, model, words.vocab.itos, names, novelty, out, cfg.steps, cfg.figures)
+        with caught(signal.SIGINT, signal.SIGTERM) as signals:  # acted on once every output is written
+            nlls = write_outputs(model, splits, words.vocab, cfg, writer, out)
+            writer.close()
+            write_metrics(nlls, cfg, out, begin)
+    if signals.received:
+        raise InterruptedAfterTraining(signals.received, out)
+    return nlls[cfg.optimized_metric.split("/")[0]]
 
+
+def write_outputs(model, splits, vocab, cfg, writer, out):
+    """After training: the final NLLs (returned, and test/nll in TensorBoard), the samples (samples.txt, TensorBoard
+    and the terminal: a sweep's job shows a few) and the pictures."""
+    with torch.no_grad():
+        nlls = {s: splits[s].nll(model).item() if splits[s].total else None for s in SPLITS}
+    if nlls["test"] is not None:
+        writer.add_scalar("test/nll", nlls["test"], cfg.steps)
+    drawn = sample(model, cfg.sample.count, cfg.seed, cfg.sample.batched, cfg.sample.temperature,
+                   cfg.sample.top_k, cfg.sample.max_length)
+    names = [vocab.decode(w) for w in drawn]
+    checkpoint.replace(out / "samples.txt", lambda tmp: Path(tmp).write_text("".join(n + "\n" for n in names)))
+    novelty = where_from(drawn, splits)
+    log.info("%s", novelty)
+    board.log_pictures(writer, model, vocab.itos, names, novelty, out, cfg.steps, cfg.figures)
+    shown = names[:SHOWN_IN_SWEEPS] if sweeping() else names
+    show("\n".join([*shown, novelty]))
+    return nlls
+
+
+def write_metrics(nlls, cfg, out, begin):
     metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin}
     checkpoint.replace(out / "metrics.json", lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
     log.info("metrics: %s", metrics)
-    return nlls[cfg.optimized_metric.split("/")[0]]

@@ -53,10 +53,9 @@ def test_bad_value_on_the_command_line_gets_one_line_and_writes_nothing(tmp_path
 @pytest.mark.parametrize("override, words", [("steps=abc", ["steps=abc", "Integer"]),
                                              ("model=lstm", ["model/lstm", "counts", "transformer"])])
 def test_a_value_of_the_wrong_type_or_an_unknown_model_is_refused_by_hydra(tmp_path, override, words):
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", override, check=False)
-    assert proc.returncode != 0 and "Traceback" not in proc.stderr
-    assert all(w in proc.stderr for w in words)
-    assert not tmp_path.exists() or not any((tmp_path / f).exists() for f in OUTPUTS)
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}/run", override, check=False)
+    assert_clear_error(proc, *words)
+    assert not (tmp_path / "run").exists()
 
 
 # --- data --------------------------------------------------------------------------------------------
@@ -185,13 +184,12 @@ def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_
     whole, _ = train_run(*common, "steps=100")
     half, _ = train_run(*common, "steps=50")
     time.sleep(1)  # TensorBoard orders a folder's event files by the second they were opened in (their names)
-    again, _ = train_run(*common, "steps=100", f"resume={half}")
+    run(compose_config(*common, "steps=100", f"resume={half}"), half)  # in its own folder, as train.py resumes
     assert torch.load(half / "checkpoint.pt", weights_only=True)["step"] == 100 and same_weights(whole, half)
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
     curve = scalars(half)["train/loss"]
     assert [s for s, _ in curve] == list(range(101)) and curve == scalars(whole)["train/loss"]
-    assert not (again / "checkpoint.pt").exists()  # the resumed run wrote into its own folder
 
 
 def test_resume_with_another_config_is_refused(train_run, names_subset, tmp_path):

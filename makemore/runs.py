@@ -1,0 +1,249 @@
+"""A run owns its folder, and the folder's name says what the run was.
+
+A run starts in a new or empty folder, or, resumed, in its own; it holds a lock on the folder for its whole life,
+so that a second run or resume started into it at the same moment is refused; and a run that stops before it
+trains (bad input, Ctrl-C) leaves the folder as it was, without what Hydra wrote into it. A sweep holds its sweep
+folder in the same way, and the jobs' folders inside it are new. The callback does this before Hydra writes: Hydra
+creates the folder, opens the log and saves .hydra/ right after on_run_start.
+"""
+
+import atexit
+import fcntl
+import hashlib
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobStatus
+from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf, read_write
+
+from makemore import MakemoreError
+from makemore.checkpoint import replace
+from makemore.interrupt import resume_override
+from makemore.terminal import fail, file_error, show
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+CHECKPOINT = "checkpoint.pt"
+LOCK = ".lock"  # in a run or sweep folder: flock-ed by the process that runs in it
+NAME_BYTES = 200  # the overrides part of a folder's name: with the time or job number, within 255 bytes
+DEFAULT_DATA = Path(OmegaConf.load(CONF / "config.yaml").data.path)
+STOP_WAIT = 60  # seconds a sweep's job processes get to save their checkpoints after SIGTERM
+_claim = None  # the folder this process's single run holds (Hydra runs one per process)
+
+
+# --- names -------------------------------------------------------------------------------------------------
+
+def overrides_name(overrides, exclude):
+    """The overrides part of a run folder's name: Hydra's override_dirname, but a valid folder name whatever the
+    overrides are. A data file is named by its file name (unless it is the default file), a '/' in a value
+    becomes '-', and a name longer than NAME_BYTES is cut and ends in a hash of the whole."""
+    items = []
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group
+        if key in exclude:
+            continue
+        if key == "data.path":
+            path = Path(str(override.value()))
+            if path.resolve() == DEFAULT_DATA.resolve():
+                continue
+            items.append(f"{key}={path.name}")
+        else:
+            items.append(override.input_line.replace("/", "-"))
+    name = ",".join(sorted(items))
+    if len(name.encode()) > NAME_BYTES:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        name = name.encode()[: NAME_BYTES - len(digest) - 1].decode(errors="ignore") + "_" + digest
+    return name
+
+
+OmegaConf.register_new_resolver("overrides_name", overrides_name, replace=True)
+
+
+# --- holding a folder --------------------------------------------------------------------------------------
+
+def own_folder(resume):
+    """The run folder that `resume` names, by the folder or by its own checkpoint.pt; None for any other file (a
+    copy, a backup), which a run in a new folder continues from, leaving the folder it lies in alone."""
+    path = Path(resume)
+    folder = path if path.is_dir() else path.parent if path.name == CHECKPOINT else None
+    return folder if folder is not None and (folder / CHECKPOINT).is_file() else None
+
+
+def _make(folder):
+    """Create the folder and whichever of its parents are missing; return those this created, innermost first."""
+    if folder.exists() and not folder.is_dir():
+        raise MakemoreError(f"{folder} is a file, not a folder")
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.is_dir():
+            break
+        missing.append(path)
+    made = []
+    try:
+        for path in reversed(missing):
+            try:
+                path.mkdir()
+                made.insert(0, path)
+            except FileExistsError:  # another process made it just now
+                pass
+    except OSError as e:
+        _remove(made)
+        raise MakemoreError(f"cannot create the folder {folder}: {e.strerror}") from None
+    return made
+
+
+def _remove(folders):
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty after all: leave it
+            return
+
+
+def _lock(folder):
+    """Lock the folder for the life of this process (the descriptor stays open); return whether this created the
+    lock file. MakemoreError where another process holds the lock."""
+    path = folder / LOCK
+    try:
+        fd, made = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), True
+    except FileExistsError:
+        fd, made = os.open(path, os.O_RDWR), False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise MakemoreError(f"another run is writing into {folder} right now; wait until it ends, "
+                            f"or choose another folder") from None
+    return made
+
+
+def _refuse_if_used(folder, what):
+    """A run or sweep starts only in a folder that holds nothing (but the lock): never over what is there."""
+    held = sorted(set(os.listdir(folder)) - {LOCK})
+    if what == "run" and CHECKPOINT in held:
+        raise MakemoreError(f"{folder} already holds a run's checkpoint; resume it with {resume_override(folder)}, "
+                            f"or choose another hydra.run.dir")
+    if held:
+        listed = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        raise MakemoreError(f"{folder} is not empty (it holds {listed}); a {what} starts in a new or empty folder: "
+                            f"choose another hydra.{what}.dir")
+
+
+def _hold(folder, what, fresh=True):
+    """Create and lock the folder, and refuse it if it is not `fresh`; return (folders made, lock file made)."""
+    made = _make(folder)
+    try:
+        made_lock = _lock(folder)
+        try:
+            if fresh:
+                _refuse_if_used(folder, what)
+        except MakemoreError:
+            if made_lock:
+                (folder / LOCK).unlink()
+            raise
+    except OSError as e:
+        _remove(made)
+        raise MakemoreError(f"cannot write into the folder {folder}: {e.strerror}") from None
+    except MakemoreError:
+        _remove(made)
+        raise
+    return made, made_lock
+
+
+@dataclass
+class Claim:
+    """A single run's hold on its folder, and what putting the folder back takes if the run stops before it
+    trains: the files Hydra writes, as they were (None: absent), the lock file if the claim made it, and the
+    folders to remove, innermost first (those the claim made, and Hydra's .hydra/ where it is new)."""
+
+    folder: Path
+    before: dict
+    made_lock: bool
+    remove: list
+    began: bool = False
+
+    def undo(self):
+        if self.began:
+            return
+        for path, data in self.before.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:  # a new file: the log handler Hydra opened writes on into the old one, which is gone
+                replace(path, lambda tmp: Path(tmp).write_bytes(data))
+        if self.made_lock:
+            (self.folder / LOCK).unlink(missing_ok=True)
+        _remove(self.remove)
+
+
+def claim(config):
+    """Hold a single run's folder before Hydra writes into it: the resumed run's own folder, where Hydra is told to
+    write instead of a new one, or hydra.run.dir, which must be new or empty."""
+    own = own_folder(config.resume) if config.resume else None
+    if own is not None:
+        with read_write(config.hydra.run):
+            config.hydra.run.dir = str(own)
+    folder = Path(config.hydra.run.dir)
+    made, made_lock = _hold(folder, "run", fresh=own is None)
+    written, new = [folder / f"{config.hydra.job.name}.log"], []
+    if config.hydra.output_subdir is not None:
+        saved = folder / config.hydra.output_subdir
+        written += [saved / name for name in ("config.yaml", "hydra.yaml", "overrides.yaml")]
+        new = [] if saved.exists() else [saved]
+    before = {path: path.read_bytes() if path.exists() else None for path in written}
+    return Claim(folder, before, made_lock, new + made)
+
+
+def began():
+    """The run passed its checks and trains: what it writes from now on stays, whatever stops it."""
+    if _claim is not None:
+        _claim.began = True
+
+
+def _stop_jobs(signum, frame):
+    """SIGTERM to a sweep's parent: pass it on to the processes that run the jobs (joblib's), each of which saves
+    its checkpoint and stops its job, then end the sweep. A job's process acts on the signal between two steps and
+    then waits for work, where the signal ends it: so it is sent until the process is gone."""
+    jobs, deadline = multiprocessing.active_children(), time.monotonic() + STOP_WAIT
+    while jobs and time.monotonic() < deadline:
+        for job in jobs:
+            job.terminate()
+        time.sleep(0.1)
+        jobs = [job for job in jobs if job.is_alive()]
+    for job in jobs:
+        job.kill()
+    error = MakemoreError("SIGTERM: the sweep stopped, and its jobs with it (a job that was training saved its "
+                          "checkpoint, and its line above says how to continue it)")
+    error.exit_code = 128 + signum
+    fail(error)
+
+
+class RunFolder(Callback):
+    """Hydra callback (conf/config.yaml, before the summary's): hold the run's or the sweep's folder before Hydra
+    writes into it, and print it at the end."""
+
+    def on_run_start(self, config, **kwargs):
+        global _claim
+        try:
+            _claim = claim(config)
+        except (MakemoreError, OSError) as e:  # Hydra would turn an exception here into a warning, and run on
+            fail(file_error(e) if isinstance(e, OSError) else e)
+        atexit.register(_claim.undo)
+
+    def on_run_end(self, config, job_return, **kwargs):
+        if job_return.status == JobStatus.COMPLETED:
+            show(f"run folder: {config.hydra.run.dir}")
+
+    def on_multirun_start(self, config, **kwargs):
+        try:
+            _hold(Path(config.hydra.sweep.dir), "sweep")
+        except (MakemoreError, OSError) as e:
+            fail(file_error(e) if isinstance(e, OSError) else e)
+        signal.signal(signal.SIGTERM, _stop_jobs)
+
+    def on_multirun_end(self, config, **kwargs):
+        show(f"sweep folder: {config.hydra.sweep.dir}")

@@ -1,0 +1,215 @@
+"""A run owns its folder, and the terminal says what happened: through the real CLI, on small data files.
+
+The folder a run is refused over keeps its bytes; two runs or resumes started at once into one folder are one run
+and one refusal; a run refused before it trains leaves nothing; file system errors, signals, pipes closed early
+and failing trials are one line, never a traceback or a half-written run.
+"""
+
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hydra.core.override_parser.types import Quote, QuotedString
+
+from helpers import NAMES, ROOT, assert_clear_error, cli, metrics, wait_for
+
+TRAIN = str(ROOT / "train.py")
+FAST = ("figures=false", "sample.count=2")  # the counts model, no heatmap: a run is about the imports
+
+
+@pytest.fixture
+def words(tmp_path):
+    """A 50-word data file."""
+    path = tmp_path / "words.txt"
+    path.write_text("\n".join(NAMES.read_text().splitlines()[:50]) + "\n")
+    return path
+
+
+def train(*args, check=True, **kwargs):
+    return cli(TRAIN, *args, check=check, **kwargs)
+
+
+def contents(folder):
+    """Every file under the folder (hidden ones too), with its bytes."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def hydra_quoted(key, value):
+    """key=value as one argument Hydra parses back to `value`, whatever it holds."""
+    return f"{key}={QuotedString(text=str(value), quote=Quote.double).with_quotes()}"
+
+
+def start(*args, cwd=ROOT):
+    return subprocess.Popen([sys.executable, TRAIN, *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+# --- 1. a run owns its folder ----------------------------------------------------------------------------
+
+def test_a_run_refused_over_a_run_folder_leaves_every_byte_of_it(tmp_path, words):
+    out = tmp_path / "run"
+    train(f"hydra.run.dir={out}", f"data.path={words}", *FAST)
+    before = contents(out)
+    assert {Path(".hydra/config.yaml"), Path("train.log"), Path("checkpoint.pt")} <= set(before)
+    proc = train(f"hydra.run.dir={out}", f"data.path={words}", "model.smoothing=5", check=False)
+    assert_clear_error(proc, str(out), "already holds a run's checkpoint", "resume=")
+    assert contents(out) == before
+
+
+def test_a_folder_that_holds_anything_else_is_refused_untouched(tmp_path, words):
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    proc = train(f"hydra.run.dir={out}", f"data.path={words}", *FAST, check=False)
+    assert_clear_error(proc, str(out), "is not empty", "notes.txt")
+    assert contents(out) == {Path("notes.txt"): b"mine\n"}
+
+
+@pytest.mark.slow
+def test_two_runs_started_at_once_into_one_folder_are_one_run_and_one_refusal(tmp_path, words):
+    out = tmp_path / "run"
+    procs = [start(f"hydra.run.dir={out}", f"data.path={words}", *FAST) for _ in range(2)]
+    results = sorted((p.wait(timeout=120), p.stderr.read()) for p in procs)
+    assert [code for code, _ in results] == [0, 1]
+    assert results[1][1].startswith("error: ") and len(results[1][1].splitlines()) == 1
+    assert "another run is writing into" in results[1][1] or "already holds a run's checkpoint" in results[1][1]
+    assert metrics(out)["steps"] == 100
+
+
+@pytest.mark.slow
+def test_two_resumes_of_one_run_are_one_resume_and_one_refusal(tmp_path, words):
+    out = tmp_path / "run"
+    train(f"hydra.run.dir={out}", f"data.path={words}", "steps=10", *FAST)
+    resume = [f"data.path={words}", "steps=100000000", "eval_interval=1000000", *FAST, f"resume={out}"]
+    first = start(*resume)
+    wait_for(out / "train.log", has="resuming")  # holds the folder, past its checks
+    second = train(*resume, check=False)
+    assert_clear_error(second, "another run is writing into", str(out))
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=60) == 143 and "error: SIGTERM at step" in first.stderr.read()
+
+
+def test_a_sweep_run_again_into_its_folder_is_refused_and_leaves_it_as_it_was(tmp_path, words):
+    sweep = tmp_path / "sweep"
+    args = ["-m", f"hydra.sweep.dir={sweep}", f"data.path={words}", "model.smoothing=1,2", *FAST]
+    train(*args)
+    before = contents(sweep)
+    assert_clear_error(train(*args, check=False), str(sweep), "is not empty", "hydra.sweep.dir")
+    assert contents(sweep) == before
+
+
+def test_resuming_a_copy_of_a_checkpoint_writes_a_new_folder_and_nothing_else(tmp_path, words):
+    other = tmp_path / "other"
+    train(f"hydra.run.dir={other}", f"data.path={words}", *FAST)
+    (other / "backup.pt").write_bytes((other / "checkpoint.pt").read_bytes())
+    before = contents(other)
+    train(f"data.path={words}", *FAST, "steps=120", f"resume={other}/backup.pt", cwd=tmp_path)
+    assert contents(other) == before
+    (new,) = (tmp_path / "runs").glob("*/*")
+    assert "resume" not in new.name and metrics(new)["steps"] == 120
+
+
+def test_a_resumed_run_writes_its_log_and_hydras_files_into_its_own_folder_only(tmp_path, words):
+    train(f"data.path={words}", *FAST, cwd=tmp_path)
+    (out,) = (tmp_path / "runs").glob("*/*")
+    proc = train(f"data.path={words}", *FAST, "steps=120", hydra_quoted("resume", out.relative_to(tmp_path)),
+                 cwd=tmp_path)
+    assert list((tmp_path / "runs").glob("*/*")) == [out] and not list(out.glob("*/*/*"))
+    assert metrics(out)["steps"] == 120 and "resume=" in (out / ".hydra" / "overrides.yaml").read_text()
+    assert (out / "train.log").read_text().count("metrics:") == 2
+    assert proc.stdout.splitlines()[-1] == f"run folder: {out.relative_to(tmp_path)}"
+
+
+@pytest.mark.parametrize("override, words_", [
+    ("optimizer.lr=-1", ["optimizer.lr=-1"]), ("data.path=missing.txt", ["missing.txt", "does not exist"]),
+    ("resume=nothing/checkpoint.pt", ["nothing/checkpoint.pt", "does not exist"]),
+])
+def test_a_run_refused_before_training_leaves_nothing_behind(tmp_path, words, override, words_):
+    args = [f"data.path={words}", *FAST, override] if "data.path" not in override else [*FAST, override]
+    assert_clear_error(train(*args, check=False, cwd=tmp_path), *words_)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["words.txt"]
+
+
+def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, words):
+    out = tmp_path / "run"
+    train(f"hydra.run.dir={out}", f"data.path={words}", *FAST)
+    before = contents(out)
+    proc = train(f"data.path={words}", *FAST, "model.smoothing=3", f"resume={out}", check=False)
+    assert_clear_error(proc, "model.smoothing is 3", "in the checkpoint")
+    assert contents(out) == before
+
+
+# --- 2. file system errors ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("where, cause", [
+    ("{tmp}/file", "is a file, not a folder"), ("{tmp}/file/run", "Not a directory"),
+    ("/proc/makemore", "cannot create the folder /proc/makemore"), ("{tmp}/" + "x" * 300, "File name too long"),
+])
+def test_a_run_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path, words, where, cause):
+    (tmp_path / "file").write_text("x")
+    where = where.format(tmp=tmp_path)
+    proc = train(f"hydra.run.dir={where}", f"data.path={words}", *FAST, check=False)
+    assert_clear_error(proc, where, cause)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "words.txt"]
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """Mount a tmpfs: read-only, or of a few pages (root only, where mounting is allowed)."""
+    mounted = []
+
+    def mount(options):
+        point = tmp_path / f"fs{len(mounted)}"
+        point.mkdir()
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                          capture_output=True).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=True)
+
+
+def test_a_read_only_file_system_is_one_line(small_fs, words):
+    ro = small_fs("ro,size=64k")
+    assert_clear_error(train(f"hydra.run.dir={ro}/run", f"data.path={words}", check=False),
+                       f"{ro}/run", "Read-only file system")
+    assert_clear_error(train(f"hydra.run.dir={ro}", f"data.path={words}", check=False), str(ro), "Read-only")
+
+
+@pytest.mark.parametrize("size, path", [("16k", ""), ("40k", "/checkpoint.pt")])  # full at the start, or later
+def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(small_fs, words, size, path):
+    out = small_fs(f"size={size}") / "run"
+    proc = train(f"hydra.run.dir={out}", f"data.path={words}", "context=2", check=False)
+    assert_clear_error(proc, f"{out}{path}: No space left on device")
+    assert not list(out.glob("*.tmp"))
+
+
+def test_many_overrides_give_a_folder_name_within_the_file_systems_limit(tmp_path, words):
+    many = [f"data.path={words}", "seed=1", "steps=1", "eval_interval=1", "threads=1", "context=1", "device=cpu",
+            "batch_size=null", "data.val_fraction=0.1", "data.test_fraction=0.1", "data.split_seed=1",
+            "sample.temperature=1.0", "sample.top_k=null", "optimized_metric=val/nll", "model.smoothing=1", *FAST]
+    proc = train(*many, cwd=tmp_path)
+    (out,) = (tmp_path / "runs").glob("*/*")
+    assert len(out.name.encode()) <= 255 and re.fullmatch(r"[\d-]{8}_batch_size=null,context=1,.*_[0-9a-f]{8}", out.name)
+    assert "optimized_metric=val-n" in out.name  # a '/' would nest folders
+    assert proc.stdout.endswith(f"run folder: runs/{out.parent.name}/{out.name}\n")
+
+
+def test_the_resume_command_printed_works_for_a_folder_named_with_quotes(tmp_path):
+    data = tmp_path / "it's, \"ours\".txt"
+    data.write_text("\n".join(NAMES.read_text().splitlines()[:50]) + "\n")
+    train(hydra_quoted("data.path", data), *FAST, cwd=tmp_path)
+    (out,) = (tmp_path / "runs").glob("*/*")
+    assert out.name.endswith("data.path=it's, \"ours\".txt,figures=false,sample.count=2")
+    proc = train(hydra_quoted("hydra.run.dir", out), hydra_quoted("data.path", data), *FAST, check=False)
+    argument = shlex.split(proc.stderr.split("resume it with ")[1].split(", or choose")[0])
+    train(hydra_quoted("data.path", data), *FAST, "steps=150", *argument, cwd=tmp_path)
+    assert metrics(out)["steps"] == 150 and len(list((tmp_path / "runs").glob("*/*"))) == 1
