@@ -31,7 +31,7 @@ def test_a_run_resumed_halfway_is_bit_identical_for_every_model(train_run, names
     whole, _ = train_run(*common, "steps=6")
     half, _ = train_run(*common, "steps=3")
     time.sleep(1)  # TensorBoard orders a folder's event files by the second they were opened in (their names)
-    train_run(*common, "steps=6", f"resume={half}")
+    run(compose_config(*common, "steps=6", f"resume={half}"), half)  # a resumed run writes into its own folder
     assert same_weights(whole, half)
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()

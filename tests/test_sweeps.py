@@ -99,9 +99,9 @@ def on_a_terminal(*args):
 
 
 def test_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
-    shown = on_a_terminal("train.py", f"hydra.run.dir={tmp_path}/tty", "model=neural", "steps=300", "figures=false")
-    assert "loss=" in shown and "/301" in shown
-    piped = cli("train.py", f"hydra.run.dir={tmp_path}/pipe", "model=neural", "steps=300", "figures=false")
+    shown = on_a_terminal("train.py", f"hydra.run.dir={tmp_path}/tty", "model=neural", "steps=3000", "figures=false")
+    assert "loss=" in shown and "/3001" in shown
+    piped = cli("train.py", f"hydra.run.dir={tmp_path}/pipe", "model=neural", "steps=3000", "figures=false")
     assert piped.stderr == "" and "loss=" not in piped.stdout
 
 
