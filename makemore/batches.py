@@ -91,6 +91,9 @@ class Split:
     def windows(self, index, context):
         """Examples of single predictions: the `context` tokens before prediction number `index` of the
         split (in order: each word's characters, then its end), and the token predicted."""
+        # a handful of int64 arrays of len(index) x context at once
+        memory.require(6 * 8 * len(index) * context, f"windows of {context:,} tokens for {len(index):,} predictions",
+                       "use a shorter context")
         ends = np.cumsum(self.lengths + 1)
         word = np.searchsorted(ends, index, side="right")
         pos = index - (ends[word] - (self.lengths[word] + 1))  # position in its word: 0 .. length
@@ -132,13 +135,24 @@ class Split:
         return self._counted[key]
 
     def _count(self, context):
+        # the distinct (window, next) rows, at worst every prediction's, a few times over while they are gathered
+        memory.require(4 * 8 * self.total * (context + 1), f"the windows of {context:,} tokens of "
+                       f"{self.total:,} predictions", "use a shorter context")
         rows, n = distinct_rows(self._pair_chunks(context), self.vocab_size, context + 1)
         X, which = np.unique(rows[:, :context], axis=0, return_inverse=True)
-        memory.require(len(X) * self.vocab_size * 8, f"the counts of {len(X):,} distinct windows x "
-                       f"{self.vocab_size:,} tokens", "use a shorter context or a file with fewer characters")
+        # the table, and the counts model's copy of it
+        memory.require(2 * 8 * len(X) * self.vocab_size, f"the counts of {len(X):,} distinct windows x "
+                       f"{self.vocab_size:,} tokens", self._too_many_windows(context))
         N = np.zeros((len(X), self.vocab_size), dtype=np.int64)
         np.add.at(N, (which.reshape(-1), rows[:, context]), n)
         return Counted(torch.from_numpy(X.astype(np.int64)), torch.from_numpy(N), self.total)
+
+    def _too_many_windows(self, context):
+        """What to change where the counts of the distinct windows would not fit: the context, unless even the
+        contexts of one token (at most V of them) would not fit, which only a smaller vocabulary helps."""
+        if context > 1 and memory.fits(2 * 8 * self.vocab_size**2):
+            return "use a shorter context"
+        return f"the data has {self.vocab_size - 1:,} distinct characters (data.path)"
 
     def _pair_chunks(self, context, chunk=1 << 20):
         """(window, next) rows of every prediction, about `chunk` predictions at a time."""
