@@ -117,8 +117,8 @@ def _checked(state, path):
             raise Damaged(f"it has no {key!r}")
     name, itos, step = state["model"], state["itos"], state["step"]
     _expect(isinstance(name, str) and name in MODELS, "model", name, f"one of {', '.join(MODELS)}")
-    _expect(isinstance(itos, list) and itos[:1] == [END] and len(set(itos)) == len(itos)
-            and all(isinstance(c, str) and len(c) == 1 for c in itos), "itos", itos,
+    _expect(isinstance(itos, list) and all(isinstance(c, str) and len(c) == 1 for c in itos)
+            and itos[:1] == [END] and len(set(itos)) == len(itos), "itos", itos,
             f"a list of distinct characters, {END!r} first")
     _expect(_integer(step) and step >= 0, "step", step, "an integer >= 0")
     cfg = _config(state["config"])
@@ -132,6 +132,7 @@ def _checked(state, path):
 def _config(config):
     """The run's config, checked as train.py checks its own: the schema's types, then the ranges."""
     _expect(isinstance(config, dict), "config", config, "a dict of the run's settings")
+    _expect(isinstance(config.get("model"), dict), "config's model", config.get("model"), "a dict of its keys")
     try:
         cfg = OmegaConf.merge(OmegaConf.structured(Config), config)
         if OmegaConf.missing_keys(cfg):
@@ -149,9 +150,9 @@ def _config(config):
 def _model_args(args, cls, config, cfg):
     """The model's keys, checked by its config dataclass; they must be the config's model."""
     _expect(isinstance(args, dict), "model_args", args, "a dict of the model's keys")
-    _expect(named(cfg.model.get("_target_")) == (cls, config) and
-            {k: v for k, v in cfg.model.items() if k != "_target_"} == args, "config's model",
-            OmegaConf.to_container(cfg.model), f"{cls.__name__} with model_args {args}")
+    model = OmegaConf.to_container(cfg.model)
+    _expect(named(model.get("_target_")) == (cls, config) and {k: v for k, v in model.items() if k != "_target_"}
+            == args, "config's model", model, f"{cls.__name__} with model_args {args}")
     try:
         OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(config), args))  # __post_init__ checks ranges
     except OmegaConfBaseException as e:
@@ -216,6 +217,8 @@ def check_training(state, fresh, loaded):
     except Exception as e:  # torch raises anything for a state dict it cannot use
         raise Damaged(f"its optimizer or schedule does not fit this run's: {_first_line(e)}") from None
     if trainer.optimizer is not None:
+        _like(state["optimizer"]["param_groups"], fresh.optimizer.state_dict()["param_groups"],
+              "optimizer's param_groups")
         for weight, moments in trainer.optimizer.state.items():
             for key, value in moments.items():
                 if torch.is_tensor(value) and (value.dim() and value.shape != weight.shape
@@ -229,7 +232,7 @@ def check_training(state, fresh, loaded):
 
 
 def _like(saved, fresh, where):
-    """A schedule's saved state has the structure of a fresh one: the same keys, lists of the same length, and
+    """A saved state has the structure of a fresh one: the same keys, lists of the same length, and
     numbers, text, true/false or null where those are."""
     if isinstance(fresh, dict):
         _expect(isinstance(saved, dict) and saved.keys() == fresh.keys(), where, saved,
