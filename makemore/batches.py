@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from makemore import memory
 
@@ -90,6 +89,9 @@ class Split:
     def windows(self, index, context):
         """Examples of single predictions: the `context` tokens before prediction number `index` of the
         split (in order: each word's characters, then its end), and the token predicted."""
+        # a handful of int64 arrays of len(index) x context at once
+        memory.require(6 * 8 * len(index) * context, f"windows of {context:,} tokens for {len(index):,} predictions",
+                       "use a shorter context")
         ends = np.cumsum(self.lengths + 1)
         word = np.searchsorted(ends, index, side="right")
         pos = index - (ends[word] - (self.lengths[word] + 1))  # position in its word: 0 .. length
@@ -147,14 +149,18 @@ class Split:
 
     def _count(self, context):
         V = self.vocab_size
+        # the distinct (window, next) rows, at worst every prediction's, a few times over while they are gathered
+        memory.require(4 * 8 * self.total * (context + 1), f"the windows of {context:,} tokens of "
+                       f"{self.total:,} predictions", "use a shorter context")
         if V ** (context + 1) < 2**63:  # each (window, next) pair is one int64: count those, in chunks
             keys, n = _tally(self._pair_keys(context), V ** (context + 1))
             rows = _rows(keys, V, context + 1)
         else:
             rows, n = distinct_rows(self._pair_chunks(context), V, context + 1)
         X, which = np.unique(rows[:, :context], axis=0, return_inverse=True)
-        memory.require(len(X) * V * 8, f"the counts of {len(X):,} distinct windows x {V:,} tokens",
-                       "use a shorter context or a file with fewer distinct characters")
+        # the table, and the counts model's copy of it
+        memory.require(2 * 8 * len(X) * V, f"the counts of {len(X):,} distinct windows x {V:,} tokens",
+                       self._too_many_windows(context))
         N = np.zeros((len(X), V), dtype=np.int64)
         np.add.at(N, (which.reshape(-1), rows[:, context]), n)
         return Counted(torch.from_numpy(X.astype(np.int64)), torch.from_numpy(N), self.total)
@@ -167,6 +173,13 @@ class Split:
             hi = max(lo + 1, int(np.searchsorted(ends, ends[lo] + chars)))
             yield lo, min(hi, len(self.lengths))
             lo = hi
+
+    def _too_many_windows(self, context):
+        """What to change where the counts of the distinct windows would not fit: the context, unless even the
+        contexts of one token (at most V of them) would not fit, which only a smaller vocabulary helps."""
+        if context > 1 and memory.fits(2 * 8 * self.vocab_size**2):
+            return "use a shorter context"
+        return f"the data has {self.vocab_size - 1:,} distinct characters (data.path)"
 
     def _pair_keys(self, context):
         """Every prediction's (window, next) as one number in base V, a chunk of words at a time: a character's

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 
 from makemore.batches import Split
 from makemore.data import read_words, split

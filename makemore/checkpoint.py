@@ -6,15 +6,21 @@ model class is looked up among the known models, never imported from a name in t
 """
 
 import io
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from makemore import MakemoreError
-from makemore.data import Vocab
-from makemore.models import MODELS
+from makemore import MakemoreError, memory
+from makemore.config import Config, validate
+from makemore.data import END, Vocab
+from makemore.models import MODELS, named
+
+TRAINING = ("rng", "since", "logged", "optimizer", "scheduler")  # what a resumed run continues from
 
 
 def save(path, model, vocab, config, step, training):
@@ -77,20 +83,187 @@ class Checkpoints:
 
 
 def load(path):
-    """(model, vocab, checkpoint dict) from a checkpoint file, on the CPU."""
+    """(model, vocab, checkpoint dict) from a checkpoint file, on the CPU. Everything a command takes from it is
+    checked first (structure, types, ranges, shapes, finiteness), so that a file that is not a whole makemore
+    checkpoint is named in one line, here, and not in a traceback later."""
+    state = _read(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return _checked(state, path)
+    except Damaged as e:
+        raise MakemoreError(f"checkpoint {str(path)!r} is not a makemore checkpoint: {e}") from None
+
+
+def _read(path):
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise MakemoreError(f"checkpoint {str(path)!r} does not exist") from None
     except IsADirectoryError:
         raise MakemoreError(f"checkpoint {str(path)!r} is a directory, not a checkpoint file") from None
     except Exception as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise MakemoreError(f"checkpoint {str(path)!r} cannot be loaded safely: {reason}") from None
+        raise MakemoreError(f"checkpoint {str(path)!r} cannot be loaded safely: {_first_line(e)}") from None
+
+
+class Damaged(Exception):
+    """What is wrong with a checkpoint's content."""
+
+
+def _first_line(error):
+    return (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
+
+
+def _show(value):
+    if torch.is_tensor(value):
+        return f"a tensor of shape {tuple(value.shape)}"
+    text = repr(value)
+    return text if len(text) <= 60 else f"a {type(value).__name__} ({text[:40]}...)"
+
+
+def _expect(ok, key, value, what):
+    if not ok:
+        raise Damaged(f"{key} is {_show(value)}, not {what}")
+
+
+def _integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _checked(state, path):
+    _expect(isinstance(state, dict), "its content", state, "a dict of a run's state")
+    for key in ("model", "model_args", "state_dict", "itos", "config", "step", *TRAINING):
+        if key not in state:
+            raise Damaged(f"it has no {key!r}")
+    name, itos, step = state["model"], state["itos"], state["step"]
+    _expect(isinstance(name, str) and name in MODELS, "model", name, f"one of {', '.join(MODELS)}")
+    _expect(isinstance(itos, list) and all(isinstance(c, str) and len(c) == 1 for c in itos)
+            and itos[:1] == [END] and len(set(itos)) == len(itos), "itos", itos,
+            f"a list of distinct characters, {END!r} first")
+    _expect(_integer(step) and step >= 0, "step", step, "an integer >= 0")
+    cfg = _config(state["config"])
+    _expect(step <= cfg.steps, "step", step, f"at most the run's steps={cfg.steps}")
+    args = _model_args(state["model_args"], *MODELS[name], cfg)
+    _check_training_types(state)
+    model = _model(path, name, len(itos), args, state["state_dict"])
+    return model, Vocab(itos), state
+
+
+def _config(config):
+    """The run's config, checked as train.py checks its own: the schema's types, then the ranges."""
+    _expect(isinstance(config, dict), "config", config, "a dict of the run's settings")
+    _expect(isinstance(config.get("model"), dict), "config's model", config.get("model"), "a dict of its keys")
     try:
-        vocab = Vocab(list(state["itos"]))
-        model = MODELS[state["model"]][0](len(vocab), **state["model_args"])
-        model.load_state_dict(state["state_dict"])
-    except (KeyError, TypeError, RuntimeError, ValueError) as e:
-        raise MakemoreError(f"checkpoint {str(path)!r} is not a makemore checkpoint ({type(e).__name__}: {e})") from None
-    return model, vocab, state
+        cfg = OmegaConf.merge(OmegaConf.structured(Config), config)
+        if OmegaConf.missing_keys(cfg):
+            raise Damaged(f"its config has no {sorted(OmegaConf.missing_keys(cfg))[0]}")
+        validate(cfg)
+    except OmegaConfBaseException as e:
+        raise Damaged(f"its config: {_first_line(e)} ({getattr(e, 'full_key', '')})") from None
+    except MakemoreError as e:
+        raise Damaged(f"its config: {e}") from None
+    for key in ("context", "sample.max_length"):  # null in a config: a run sets them before it saves
+        _expect(_integer(OmegaConf.select(cfg, key)), f"config's {key}", OmegaConf.select(cfg, key), "an integer")
+    return cfg
+
+
+def _model_args(args, cls, config, cfg):
+    """The model's keys, checked by its config dataclass; they must be the config's model."""
+    _expect(isinstance(args, dict), "model_args", args, "a dict of the model's keys")
+    model = OmegaConf.to_container(cfg.model)
+    _expect(named(model.get("_target_")) == (cls, config) and {k: v for k, v in model.items() if k != "_target_"}
+            == args, "config's model", model, f"{cls.__name__} with model_args {args}")
+    try:
+        OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(config), args))  # __post_init__ checks ranges
+    except OmegaConfBaseException as e:
+        raise Damaged(f"model_args: {_first_line(e)} ({getattr(e, 'full_key', '')})") from None
+    except MakemoreError as e:
+        raise Damaged(f"model_args: {e}") from None
+    return args
+
+
+def _check_training_types(state):
+    """The types of what a resumed run continues from (check_training loads them into a run)."""
+    rng, since = state["rng"], state["since"]
+    _expect(torch.is_tensor(rng) and rng.dtype == torch.uint8, "rng", rng, "a generator's state (bytes)")
+    try:
+        torch.Generator().set_state(rng)
+    except RuntimeError:
+        raise Damaged(f"rng is {_show(rng)}, not a generator's state") from None
+    _expect(isinstance(since, (list, tuple)) and len(since) == 2 and isinstance(since[0], (int, float))
+            and _integer(since[1]) and since[1] >= 0, "since", since, "a (sum, count) of NLLs")
+    _expect(isinstance(state["logged"], bool), "logged", state["logged"], "true or false")
+    for key in ("optimizer", "scheduler"):
+        _expect(state[key] is None or isinstance(state[key], dict), key, state[key], "null or a state dict")
+
+
+def _model(path, name, vocab_size, args, state_dict):
+    """The model, its weights from state_dict: checked on the meta device first (keys, shapes, size in memory),
+    where nothing is allocated, and for weights that are not finite."""
+    cls, _ = MODELS[name]
+    _expect(isinstance(state_dict, dict) and all(isinstance(k, str) and torch.is_tensor(v)
+                                                 for k, v in state_dict.items()), "state_dict", state_dict,
+            "a dict of tensors")
+    for key, tensor in state_dict.items():
+        if (tensor.is_floating_point() or tensor.is_complex()) and not torch.isfinite(tensor).all():
+            raise Damaged(f"state_dict[{key!r}] holds nan or inf")
+    meta = memory.on_meta(cls, vocab_size, args)
+    memory.require(memory.model_bytes(meta, copies=1), f"checkpoint {str(path)!r} holds a {name} model whose weights",
+                   "load it on a machine with more memory")
+    try:
+        meta.load_state_dict(state_dict, assign=True)  # strict: the same keys, of the same shapes
+    except RuntimeError as e:
+        raise Damaged(f"state_dict does not fit model_args: {'; '.join(_lines(e))}") from None
+    except ValueError as e:  # a model's own check of what it loads (the counts model's table)
+        raise Damaged(f"state_dict: {e}") from None
+    model = cls(vocab_size, **args)
+    model.load_state_dict(state_dict)
+    return model
+
+
+def _lines(error):
+    return [line.strip() for line in str(error).splitlines() if line.strip()]
+
+
+def check_training(state, fresh, loaded):
+    """Whether a checkpoint's optimizer and schedule can continue a run: `fresh` is the run's trainer, and
+    loaded() the same loaded from the checkpoint, whose error (or one in what it loaded) is raised as Damaged."""
+    for key in ("optimizer", "scheduler"):
+        mine = getattr(fresh, key)
+        _expect((state[key] is None) == (mine is None), key, state[key],
+                "null, as this run has none" if mine is None else f"the state of a {type(mine).__name__}")
+    try:
+        trainer = loaded()
+    except Exception as e:  # torch raises anything for a state dict it cannot use
+        raise Damaged(f"its optimizer or schedule does not fit this run's: {_first_line(e)}") from None
+    if trainer.optimizer is not None:
+        _like(state["optimizer"]["param_groups"], fresh.optimizer.state_dict()["param_groups"],
+              "optimizer's param_groups")
+        for weight, moments in trainer.optimizer.state.items():
+            for key, value in moments.items():
+                if torch.is_tensor(value) and (value.dim() and value.shape != weight.shape
+                                               or not torch.isfinite(value).all()):
+                    raise Damaged(f"optimizer's {key} is {_show(value)}, not finite and shaped as its weight "
+                                  f"{tuple(weight.shape)}")
+        _like(state["scheduler"], fresh.scheduler.state_dict(), "scheduler")
+        # the schedule steps once a step: one at another step would end early, or run past its end
+        _expect(state["scheduler"]["last_epoch"] == state["step"], "scheduler's last_epoch",
+                state["scheduler"]["last_epoch"], f"the checkpoint's step, {state['step']}")
+
+
+def _like(saved, fresh, where):
+    """A saved state has the structure of a fresh one: the same keys, lists of the same length, and
+    numbers, text, true/false or null where those are."""
+    if isinstance(fresh, dict):
+        _expect(isinstance(saved, dict) and saved.keys() == fresh.keys(), where, saved,
+                f"a dict of {sorted(fresh)}")
+        for key in fresh:
+            _like(saved[key], fresh[key], f"{where}[{key!r}]")
+    elif isinstance(fresh, (list, tuple)):
+        _expect(isinstance(saved, (list, tuple)) and len(saved) == len(fresh), where, saved,
+                f"a list of {len(fresh)}")
+        for i, (s, f) in enumerate(zip(saved, fresh)):
+            _like(s, f, f"{where}[{i}]")
+    elif isinstance(fresh, (int, float)) and not isinstance(fresh, bool):
+        _expect(isinstance(saved, (int, float)) and not isinstance(saved, bool) and math.isfinite(saved), where,
+                saved, "a finite number")
+    else:
+        _expect(type(saved) is type(fresh), where, saved, f"a {type(fresh).__name__}")

@@ -5,15 +5,20 @@ and ranges live beside the model (makemore/models/*.py) and are stored here unde
 """
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
+import torch
 from hydra.core.config_store import ConfigStore
+from hydra.utils import instantiate
 from omegaconf import II, MISSING, OmegaConf
 
 from makemore import MakemoreError
 
 SEED = (0, 2**64 - 1)  # what torch.manual_seed accepts
+CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def check(key, value, ok, allowed):
@@ -73,16 +78,17 @@ OmegaConf.register_new_resolver("suffix", lambda overrides: f"_{overrides}" if o
 finite = math.isfinite
 RANGES = {  # key: (allowed, what the user is told)
     "context": (lambda v: v is None or v >= 1, "null (the longest word + 1) or an integer >= 1"),
-    "seed": (lambda v: SEED[0] <= v <= SEED[1], f"an integer in [0, 2**64 - 1]"),
+    "seed": (lambda v: SEED[0] <= v <= SEED[1], "an integer in [0, 2**64 - 1], what torch can seed a generator with"),
     "steps": (lambda v: v >= 0, "an integer >= 0"),
     "batch_size": (lambda v: v is None or v >= 1, "null (full batch) or an integer >= 1"),
     "eval_interval": (lambda v: v >= 1, "an integer >= 1"),
-    "threads": (lambda v: 1 <= v <= 1024, "an integer in [1, 1024]"),
+    "threads": (lambda v: 1 <= v <= 1024, "an integer in [1, 1024]: torch starts that many threads"),
     "device": (lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"), "auto, cpu, cuda or mps"),
     "optimized_metric": (lambda v: v in ("train/nll", "val/nll", "test/nll"), "train/nll, val/nll or test/nll"),
     "data.val_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "data.test_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
-    "data.split_seed": (lambda v: SEED[0] <= v <= SEED[1], "an integer in [0, 2**64 - 1]"),
+    "data.split_seed": (lambda v: SEED[0] <= v <= SEED[1],
+                        "an integer in [0, 2**64 - 1], what torch can seed a generator with"),
     "sample.count": (lambda v: v >= 0, "an integer >= 0"),
     "sample.temperature": (lambda v: v > 0 and finite(v), "a finite number > 0"),
     "sample.top_k": (lambda v: v is None or v >= 1, "null (every token) or an integer >= 1"),
@@ -104,3 +110,56 @@ def validate(cfg):
     fractions = cfg.data.val_fraction + cfg.data.test_fraction
     check("data.val_fraction + data.test_fraction", f"{fractions:g}", fractions < 1, "< 1")
     OmegaConf.to_object(cfg.model)
+
+
+def check_optimizer(cfg):
+    """Refuse an optimizer or schedule that torch would refuse once training starts. Their nodes are untyped yaml
+    (any torch.optim class, with its own keys), so each value is compared with the kind of value its option's
+    file gives it, and then the two are built on a stand-in weight and take a first step, as training would."""
+    for group in ("optimizer", "scheduler"):
+        _check_kinds(group, OmegaConf.to_container(cfg[group], resolve=True))
+    weight = torch.nn.Parameter(torch.ones(1))
+    with _failing(cfg, "optimizer", "bad optimizer config"):
+        optimizer = instantiate(cfg.optimizer)([weight])
+    with _failing(cfg, "scheduler", "bad scheduler config"):
+        scheduler = instantiate(cfg.scheduler)(optimizer)
+    weight.grad = torch.ones(1)
+    lr = optimizer.param_groups[0]["lr"]  # what the schedule starts from
+    with _failing(cfg, "optimizer", f"bad optimizer config: a first step at lr={lr:g} fails"):
+        optimizer.step()
+    with _failing(cfg, "scheduler", "bad scheduler config: its first step fails"):
+        scheduler.step()
+
+
+def _kind(value):
+    """What a yaml default says a key holds: a number, true or false, or a list of numbers (else: anything)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list) and value and all(_kind(v) == "a number" for v in value):
+        return "a list of numbers"
+    return None
+
+
+def _check_kinds(group, node):
+    for option in sorted((CONF / group).glob("*.yaml")):
+        defaults = OmegaConf.to_container(OmegaConf.load(option))  # interpolations stay text: any kind
+        if defaults.get("_target_") == node.get("_target_"):
+            for key, value in node.items():
+                kind = _kind(defaults.get(key))
+                check(f"{group}.{key}", value, kind is None or _kind(value) == kind,
+                      f"{kind}, as in conf/{group}/{option.name}")
+
+
+@contextmanager
+def _failing(cfg, group, what):
+    """Torch's error, as one line; with the group's keys where the message does not name one of them."""
+    try:
+        yield
+    except Exception as e:  # any torch.optim class may raise anything for a value it cannot use
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        keys = {k: v for k, v in OmegaConf.to_container(cfg[group], resolve=True).items() if not k.startswith("_")}
+        if not any(k in reason for k in keys):
+            reason += " (" + ", ".join(f"{group}.{k}={v}" for k, v in keys.items()) + ")"
+        raise MakemoreError(f"{what}: {reason}") from None

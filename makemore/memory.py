@@ -1,8 +1,18 @@
-"""Memory is estimated before it is spent: a large allocation that would not fit is refused in one line."""
+"""Memory is estimated before it is spent: a large allocation that would not fit is refused in one line that
+names the key to change."""
 
+import math
 import os
+from dataclasses import fields
+
+import torch
+from torch.utils._pytree import tree_leaves
 
 from makemore import MakemoreError
+
+COPIES = 4  # what training holds of every weight: itself, its gradient and an optimizer's two moments (AdamW's)
+SMALL = 1 << 26  # bytes below which an estimate is not checked: reading /proc/meminfo costs more than it can save
+LECTURE_VOCAB = 27  # a vocabulary that no machine finds large: '.' and the 26 letters
 
 
 def available():
@@ -14,12 +24,114 @@ def available():
         try:
             return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (AttributeError, ValueError, OSError):  # no sysconf (Windows): nothing to say
-            return float("inf")
+            return math.inf
+
+
+def fits(nbytes):
+    return nbytes <= SMALL or nbytes <= available()
 
 
 def require(nbytes, what, advice):
     """Refuse `what`, which needs about `nbytes`, where it would not fit: the message says how to avoid it."""
-    have = available()
-    if nbytes > have:
-        raise MakemoreError(f"{what} need about {nbytes / 2**30:,.1f} GiB, but {have / 2**30:.1f} GiB of memory is "
-                            f"available: {advice}")
+    if fits(nbytes):
+        return
+    if nbytes >= 2**63:  # inf where a shape overflows: past any machine, and past counting
+        raise MakemoreError(f"{what} need more bytes than int64 can count: {advice}")
+    raise MakemoreError(f"{what} need about {nbytes / 2**30:,.1f} GiB, but {available() / 2**30:.1f} GiB of memory "
+                        f"is available: {advice}")
+
+
+# --- models ---------------------------------------------------------------------------------------------
+
+def _nbytes(tensors):
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def on_meta(cls, vocab_size, args):
+    """The model built on the meta device, where shapes are real and nothing is allocated; None where a shape
+    overflows int64 (too large even to count)."""
+    try:
+        with torch.device("meta"):
+            return cls(vocab_size, **args)
+    except (TypeError, RuntimeError, OverflowError) as e:
+        if "overflow" not in str(e).lower():
+            raise
+        return None
+
+
+def model_bytes(model, copies=COPIES):
+    """`copies` of every weight of a model (on the meta device or not), and its buffers once."""
+    return math.inf if model is None else copies * _nbytes(model.parameters()) + _nbytes(model.buffers())
+
+
+def check_model(cls, config, vocab_size, args):
+    """Refuse, before anything is allocated, a model (class, its config dataclass, and its keys) whose weights,
+    with their gradients and optimizer state, would not fit in memory; the message names the key that makes
+    it large."""
+    model = on_meta(cls, vocab_size, args)
+    need = model_bytes(model)
+    if fits(need):
+        return
+    weights = list(model.named_parameters()) if model is not None else []
+    if len(weights) == 1:
+        name, w = weights[0]
+        what = f"the {cls.__name__} model's {name} of {' x '.join(f'{n:,}' for n in w.shape)} weights"
+    else:
+        what = f"the {cls.__name__} model's {sum(w.numel() for _, w in weights):,} weights" if weights else \
+            f"the {cls.__name__} model's weights"
+    require(need, what, _culprit(cls, config, vocab_size, args))
+
+
+def _culprit(cls, config, vocab_size, args):
+    """Advice naming the key whose value makes the model large: each size key in turn is set to a modest value
+    (context to 1, a model key to its default); the one that shrinks the model most is to blame. The data's
+    vocabulary is blamed only where no key helps, as a file is harder to change than a key."""
+    defaults = {f.name: f.default for f in fields(config)} | {"context": 1}
+    trials = [(k, {**args, k: defaults[k]}, vocab_size) for k, v in args.items()
+              if isinstance(v, int) and isinstance(defaults.get(k), int) and v > defaults[k]]
+    if vocab_size > LECTURE_VOCAB:
+        trials.append(("data.path", args, LECTURE_VOCAB))
+    sizes = []
+    for key, trial, vocab in trials:
+        try:
+            sizes.append((not fits(need := model_bytes(on_meta(cls, vocab, trial))), key == "data.path", need, key))
+        except (ValueError, MakemoreError):  # a combination the model refuses (n_embd that n_head does not divide)
+            continue
+    if not sizes:
+        return "use a smaller model"
+    key = min(sizes)[-1]
+    if key == "data.path":
+        return f"the data has {vocab_size - 1:,} distinct characters (data.path)"
+    return "use a shorter context" if key == "context" else f"use a smaller model.{key}"
+
+
+# --- what a forward pass holds ----------------------------------------------------------------------------
+
+def activations(model, T, grad):
+    """Bytes one sequence of T tokens (pad included) costs in a forward pass. In training: what autograd saves
+    for the backward pass, and as much again for the gradients made from it; without gradients: a few of the
+    largest outputs of the model's modules at once. Measured on at most 8 predictions and scaled, as every
+    model's cost grows with the number of predictions. (Hooks, not a dispatch mode, which imports torch._dynamo:
+    a second more for every command.)"""
+    n = T - model.pad
+    probe = min(n, 8)
+    weights = {p.data_ptr() for p in model.parameters()}
+    saved = largest = 0
+
+    def pack(tensor):
+        nonlocal saved
+        saved += 0 if tensor.data_ptr() in weights else _nbytes([tensor])
+        return tensor
+
+    def output(module, args, out):
+        nonlocal largest
+        largest = max(largest, _nbytes(t for t in tree_leaves(out) if torch.is_tensor(t)))
+
+    hooks = [m.register_forward_hook(output) for m in model.modules()]
+    try:
+        with torch.set_grad_enabled(grad), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            model(torch.zeros((1, model.pad + probe), dtype=torch.int64, device=model.device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return (2 * saved if grad else 3 * largest) * n // probe

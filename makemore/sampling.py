@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from makemore import MakemoreError
+from makemore import MakemoreError, memory
 from makemore.batches import Split
 
 BATCH_ABOVE = 100  # sample.batched=null draws more words than this all at once
@@ -22,9 +22,24 @@ def next_probs(model, idx, temperature=1.0, top_k=None):
 def sample(model, count, seed, batched=None, temperature=1.0, top_k=None, max_length=100):
     """`count` words as lists of token ids, drawn with a generator seeded with `seed` (used for nothing else),
     each stopped at its end token or at `max_length` characters."""
+    check_memory(model, count, max_length)
     batched = count > BATCH_ABOVE if batched is None else batched
     draw = sample_batched if batched else sample_one_by_one
     return draw(model, count, seed, temperature, top_k, max_length)
+
+
+def check_memory(model, count, max_length, keys=("count", "max_length")):
+    """Refuse, before any is drawn, `count` words that might not fit in memory (`keys`: what the command calls
+    the two). Drawn together, a word holds up to max_length tokens (twice over while it grows), a row of float64
+    probabilities and their sums, and what the model's forward pass of its last `context` tokens makes."""
+    if count == 0:
+        return
+    tokens = 2 * 8 * (model.pad + 1 + max_length)
+    per_word = tokens + 4 * 8 * model.vocab_size + memory.activations(model, min(model.pad + 1 + max_length,
+                                                                                   model.context), grad=False)
+    key = keys[1] if tokens > per_word - tokens else keys[0]  # the larger part of each word's cost
+    memory.require(count * per_word, f"{count:,} sampled words of up to {max_length:,} characters",
+                   f"use a smaller {key}")
 
 
 def _start(model, rows):

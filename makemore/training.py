@@ -10,23 +10,24 @@ from pathlib import Path
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from makemore import MakemoreError, board, checkpoint, runs
-from makemore.batches import Split
-from makemore.config import validate
+from makemore import MakemoreError, board, checkpoint, figures, memory, runs, sampling
+from makemore.batches import EVAL_TOKENS, Split
+from makemore.config import check_optimizer, validate
 from makemore.data import read_words, split, too_few_words
 from makemore.interrupt import Interrupted, InterruptedAfterTraining, caught
+from makemore.models import LanguageModel, named
 from makemore.sampling import sample
 from makemore.terminal import show
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
+LOSS_BYTES = 4 * 8  # per logit in training: the log-softmax, its gradient, float64 copies of the picked ones
 RESUMABLE = {"steps", "eval_interval", "threads", "device", "sample", "figures", "resume", "optimized_metric"}
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
 
@@ -63,12 +64,75 @@ def load_data(cfg):
 
 
 def build(cfg, vocab_size, device):
-    """The configured model, its weights drawn from the run's seed."""
+    """The configured model, its weights drawn from the run's seed; refused, before anything is allocated, where
+    it would not fit in memory."""
+    if named(cfg.model._target_) is None:
+        raise MakemoreError(f"bad config value model._target_={cfg.model._target_}: must name one of the models, "
+                            f"as conf/model/*.yaml do")
+    cls, config = named(cfg.model._target_)
+    args = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if k != "_target_"}
+    memory.check_model(cls, config, vocab_size, args)
     torch.manual_seed(cfg.seed)
-    try:
-        return instantiate(cfg.model, vocab_size=vocab_size).to(device)
-    except InstantiationException as e:
-        raise (e.__cause__ if isinstance(e.__cause__, MakemoreError) else e) from None
+    return cls(vocab_size, **args).to(device)
+
+
+def check_run(cfg, model, splits, longest, state):
+    """Refuse, before training, what would fail after it: words longer than a sequence model's context, an
+    optimizer torch would refuse, a checkpoint's training state that cannot continue this run, and steps,
+    samples or a picture that would not fit in memory."""
+    if not model.windowed and longest + 1 > cfg.context:
+        raise MakemoreError(f"context={cfg.context} is shorter than the longest word of {cfg.data.path!r} and its "
+                            f"end ({longest + 1} tokens), which a sequence model reads whole: use context=null")
+    trains = any(p.requires_grad for p in model.parameters()) and cfg.steps > 0
+    if trains:
+        check_optimizer(cfg)
+    for check in _pass_memory(cfg, model, splits["train"], trains):
+        memory.require(*check)
+    if state is not None:
+        try:
+            checkpoint.check_training(state, Trainer(model, cfg), lambda: Trainer(model, cfg, state))
+        except checkpoint.Damaged as e:
+            raise MakemoreError(f"resume={cfg.resume}: the checkpoint cannot continue this run: {e}") from None
+    sampling.check_memory(model, cfg.sample.count, cfg.sample.max_length, ("sample.count", "sample.max_length"))
+    if cfg.figures and model.context == 1 and type(model).heatmap is not LanguageModel.heatmap:
+        cells = model.vocab_size * figures.CELL
+        # the image, the array it is made from, and its PNG twice (the file and TensorBoard's copy): 3 bytes a pixel
+        memory.require(4 * 3 * cells**2, f"the heatmap's {model.vocab_size:,} x {model.vocab_size:,} cells "
+                       f"({cells:,} x {cells:,} pixels)", "figures=false skips it")
+
+
+def _pass_memory(cfg, model, train, trains):
+    """(bytes, what, advice) of an evaluation and of a training step: per example, its int64 arrays of ids, what
+    the model's forward pass makes (in training, what it keeps for the backward pass) and the loss's float rows
+    of V; times the examples at once. Full batch, a windowed model steps on the distinct windows, a sequence
+    model on every word; evaluation takes them EVAL_TOKENS at a time (Split.nll)."""
+    V, T = model.vocab_size, model.context if model.windowed else int(train.lengths.max()) + 1
+    ids, rows = 6 * 8 * (model.pad + T), (T - model.pad) * V
+    at_once = EVAL_TOKENS // 8 if model.windowed else max(1, EVAL_TOKENS // T)
+    forward, loss = memory.activations(model, T, grad=False), 3 * 4 * rows
+    per_example = forward + loss + ids
+    smaller = "use a smaller model (" + ", ".join(f"{k}={v}" for k, v in _sizes(cfg)) + ")"
+    # Evaluation takes a fixed number of predictions at once: only the vocabulary or the model can be smaller.
+    # The loss's rows of V, and as much of the forward pass (its logits), against the rest of the model.
+    blame = f"the data has {V - 1:,} distinct characters (data.path)" if 2 * loss >= forward else smaller
+    yield at_once * per_example, f"evaluations of {at_once:,} examples at a time", blame
+    if not trains:
+        return
+    per_example = memory.activations(model, T, grad=True) + LOSS_BYTES * rows + ids
+    if cfg.batch_size is not None:
+        advice = "use a smaller batch_size" if memory.fits(per_example) else smaller
+        yield cfg.batch_size * per_example, f"minibatches of {cfg.batch_size:,} examples", advice
+        return
+    n = len(train.counted(model.context, model.device).X) if model.windowed else len(train.lengths)
+    advice = "set batch_size, for minibatches" if memory.fits(per_example) else smaller
+    yield n * per_example, f"full-batch steps over {n:,} " + ("distinct windows" if model.windowed else "words"), \
+        advice
+
+
+def _sizes(cfg):
+    """The keys that size a model: its integers, and the context."""
+    return [(f"model.{k}" if k != "context" else k, v) for k, v in cfg.model.items()
+            if isinstance(v, int) and not isinstance(v, bool)]
 
 
 class Trainer:
@@ -240,6 +304,7 @@ def run(cfg, out):
             raise MakemoreError(f"resume={cfg.resume}: the checkpoint's vocabulary differs from {cfg.data.path}'s")
         model.load_state_dict(state["state_dict"])
     model.fit(splits["train"])
+    check_run(cfg, model, splits, longest, state)
     config = OmegaConf.to_container(cfg, resolve=True)
     save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, config)
     start = 0 if state is None else state["step"]

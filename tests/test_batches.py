@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from helpers import whole
 from makemore.batches import Split, distinct_rows

@@ -8,6 +8,7 @@ from helpers import compose_config
 from makemore import MakemoreError
 from makemore.config import validate
 from makemore.models import MODELS
+import makemore.tool_config  # noqa: F401  the sample and score commands register their schemas there
 
 
 def test_defaults_train_counts_on_names_with_the_lectures_seed():

@@ -54,9 +54,9 @@ def test_every_model_samples_and_scores_from_its_checkpoint(train_run, names_sub
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["rnn", "gru", "bow", "transformer"])
 def test_each_sequence_model_trains_through_the_cli(tmp_path, names_subset, name):
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", *tiny(name), f"data.path={names_subset}", *SMALL)
+    proc = cli("train.py", f"hydra.run.dir={tmp_path / 'run'}", *tiny(name), f"data.path={names_subset}", *SMALL)
     assert "3 samples: " in proc.stdout
-    m = metrics(tmp_path)
+    m = metrics(tmp_path / "run")
     assert m["steps"] == 6 and all(2 < m[k] < 4 for k in ("train_nll", "val_nll", "test_nll"))  # log 27 = 3.3 at the start
 
 
@@ -69,7 +69,7 @@ def test_a_sequence_model_sees_the_longest_word_and_its_end(train_run, names_sub
 def test_a_device_that_is_not_there_is_one_line(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "device=cuda", check=False)
+    proc = cli("train.py", f"hydra.run.dir={tmp_path / 'run'}", "device=cuda", check=False)
     assert_clear_error(proc, "device=cuda", "no CUDA device")
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from helpers import NAMES, table_model, whole
+from helpers import NAMES, whole
 from makemore.data import read_words
 from makemore.models import Counts, Neural
 from makemore.sampling import score

@@ -27,4 +27,10 @@ MODELS = {
 for _name, (_, _config) in MODELS.items():
     ConfigStore.instance().store(group="model_schema", name=_name, node=_config, package="model")
 
+
+def named(target):
+    """The (class, config) of MODELS that a model._target_ names, or None: no other class is ever built."""
+    return next(((cls, config) for cls, config in MODELS.values()
+                 if target in (f"makemore.models.{cls.__name__}", f"{cls.__module__}.{cls.__name__}")), None)
+
 __all__ = ["LanguageModel", "Windowed", "MODELS", *(cls.__name__ for cls, _ in MODELS.values())]

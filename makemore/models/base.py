@@ -8,7 +8,6 @@ that follows it. Training, evaluation, sampling and scoring all go through that 
 import itertools
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 

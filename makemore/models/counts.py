@@ -9,6 +9,8 @@ import torch
 from makemore.config import ModelConfig, check
 from makemore.models.base import Windowed
 
+MAX_SMOOTHING = 1e300  # times any vocabulary (at most 1,114,112 characters), still a finite float64
+
 
 @dataclass
 class CountsConfig(ModelConfig):
@@ -18,6 +20,9 @@ class CountsConfig(ModelConfig):
     def __post_init__(self):
         check("model.smoothing", self.smoothing, self.smoothing >= 0 and np.isfinite(self.smoothing),
               "a finite number >= 0")
+        # Above that, V * smoothing (a row's sum) overflows float64 for some vocabulary, and P becomes nan.
+        check("model.smoothing", self.smoothing, self.smoothing <= MAX_SMOOTHING,
+              f"<= {MAX_SMOOTHING:g}, so that a row's sum, V * smoothing, stays finite")
 
 
 class Counts(Windowed):
@@ -29,7 +34,6 @@ class Counts(Windowed):
         self.smoothing = smoothing
         self.register_buffer("X", torch.zeros((0, context), dtype=torch.int64))  # windows seen, sorted
         self.register_buffer("N", torch.zeros((0, vocab_size), dtype=torch.int64))  # what followed each
-        # a checkpoint's table has its own number of windows: take its shapes before loading
         self.register_load_state_dict_pre_hook(self._resize)
         self._keys = None
 
@@ -39,9 +43,13 @@ class Counts(Windowed):
         self._keys = None
 
     def _resize(self, module, state_dict, prefix, *args):
-        for name in ("X", "N"):
-            if prefix + name in state_dict:
-                setattr(self, name, torch.empty_like(state_dict[prefix + name], device=self.N.device))
+        """A checkpoint's table has its own number of windows: take it before loading (the columns stay the
+        model's, which loading checks), after checking that the table holds counts of windows of this vocabulary."""
+        X, N = (state_dict.get(prefix + name) for name in ("X", "N"))
+        if torch.is_tensor(X) and torch.is_tensor(N) and X.dim() == N.dim() == 2:
+            _check_table(X, N, self.vocab_size)
+            self.X = torch.empty((len(X), self.context), dtype=torch.int64, device=self.N.device)
+            self.N = torch.empty((len(N), self.vocab_size), dtype=torch.int64, device=self.N.device)
         self._keys = None
 
     def rows(self, windows):
@@ -69,6 +77,18 @@ class Counts(Windowed):
         N = torch.zeros((self.vocab_size, self.vocab_size), dtype=torch.int64)
         N[self.X[:, 0].cpu()] = self.N.cpu()
         return N, "{:.0f}"
+
+
+def _check_table(X, N, vocab_size):
+    """ValueError unless X holds token ids and N as many rows of counts: what sampling and scoring can use."""
+    if X.is_floating_point() or N.is_floating_point():
+        raise ValueError(f"the count table X, N is {X.dtype}, {N.dtype}, not integers")
+    if len(X) != len(N):
+        raise ValueError(f"the count table has {len(X)} windows (X) but {len(N)} rows of counts (N)")
+    if len(X) and not 0 <= int(X.min()) <= int(X.max()) < vocab_size:
+        raise ValueError(f"the count table's windows (X) hold token ids outside [0, {vocab_size})")
+    if len(N) and int(N.min()) < 0:
+        raise ValueError(f"the count table (N) holds a negative count, {int(N.min())}")
 
 
 def _as_keys(windows):

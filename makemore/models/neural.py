@@ -4,15 +4,17 @@ Multiplying the one-hot vector of a window by W is picking the window's row of W
 W of shape (V**context, V), indexed by the window read as a number in base V.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from makemore import memory
 from makemore.config import ModelConfig, check
 from makemore.models.base import Windowed, place_values
+
+MAX_REG = 1e38  # just below float32's largest, 3.4e38
 
 
 @dataclass
@@ -22,16 +24,18 @@ class NeuralConfig(ModelConfig):
 
     def __post_init__(self):
         check("model.reg", self.reg, self.reg >= 0 and np.isfinite(self.reg), "a finite number >= 0")
+        # The penalty is a float32, and W starts near 1: a larger reg makes the loss inf before any step.
+        check("model.reg", self.reg, self.reg <= MAX_REG,
+              f"<= {MAX_REG:g}, so that the float32 penalty reg * (W**2).mean() is finite")
 
 
 class Neural(Windowed):
     def __init__(self, vocab_size, context=1, reg=0.01):
         super().__init__(vocab_size, context)
         self.reg = reg
+        if context * math.log2(vocab_size) >= 63:  # V**context itself would take long to compute, at context 10**9
+            raise OverflowError(f"a table of {vocab_size}**{context} rows overflows int64")
         rows = vocab_size**context
-        # W, its gradient and an optimizer's state or two: four tables of float32
-        memory.require(4 * 4 * rows * vocab_size, f"the neural model's W of {rows:,} x {vocab_size} weights",
-                       "use a shorter context")
         self.W = nn.Parameter(torch.randn((rows, vocab_size)))  # the lecture's: drawn from the seeded RNG
         self.register_buffer("place", place_values(vocab_size, context), persistent=False)
 

@@ -9,6 +9,8 @@ from torch import nn
 from makemore.config import ModelConfig, check
 from makemore.models.base import LanguageModel
 
+MAX_LAYERS = 1000
+
 
 @dataclass
 class TransformerConfig(ModelConfig):
@@ -20,6 +22,9 @@ class TransformerConfig(ModelConfig):
     def __post_init__(self):
         for key in ("n_embd", "n_layer", "n_head"):
             check(f"model.{key}", getattr(self, key), getattr(self, key) >= 1, "an integer >= 1")
+        # Blocks are built one by one in Python, about 2 ms each: 100,000 would take minutes before any check.
+        check("model.n_layer", self.n_layer, self.n_layer <= MAX_LAYERS,
+              f"<= {MAX_LAYERS}: a deeper stack takes minutes just to build")
         check("model.n_embd", self.n_embd, self.n_embd % self.n_head == 0,
               f"divisible by model.n_head={self.n_head}, to split into heads")
 
