@@ -31,10 +31,34 @@ def _stop(signum, frame):
     os._exit(130)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM in a task but outside training: stops the command as Ctrl-C does there, with SIGTERM's status."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
+def _exit(signum, frame):
+    """SIGTERM after the task: exit as Python does, where the signal's default would leave a joblib worker's
+    semaphores to the resource tracker, which then warns about them. Once: a second SIGTERM is ignored while the
+    process exits."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(128 + signum)
+
+
 def _swap_sigint(old, new):
     """Handle SIGINT with `new` where `old` handles it (not where it is ignored, as in a background job)."""
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is old:
         signal.signal(signal.SIGINT, new)  # handlers can only be set in the main thread
+
+
+def _swap_sigterm(olds, new):
+    """Handle SIGTERM with `new` where one of `olds` handles it; return whether it did."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in olds:
+        signal.signal(signal.SIGTERM, new)
+        return True
+    return False
 
 
 # The commands import this module before torch. While torch is imported and Hydra sets up (a second or two),
@@ -65,6 +89,7 @@ def reported(task):
     @functools.wraps(task)
     def wrapper(cfg):
         _swap_sigint(_stop, signal.default_int_handler)
+        terminate = _swap_sigterm((signal.SIG_DFL, _exit), _terminate)  # not a sweep's parent's (runs.py)
         try:
             try:
                 return task(cfg)
@@ -81,9 +106,12 @@ def reported(task):
             if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
                 raise
             fail(e)
-        except KeyboardInterrupt:  # outside training, which saves a checkpoint first (training.fit)
+        except KeyboardInterrupt as e:  # outside training, which saves a checkpoint first (training.fit)
             print(INTERRUPTED, file=sys.stderr)
-            sys.exit(130)
+            sys.exit(143 if isinstance(e, Terminated) else 130)
+        finally:
+            if terminate:
+                signal.signal(signal.SIGTERM, _exit)
 
     return wrapper
 
@@ -97,7 +125,8 @@ def continuation(folder):
 def report_config_errors(main):
     """Call a @hydra.main function so that a config Hydra cannot compose (a value of the wrong type, an unknown
     key or option, an override it cannot parse) ends the command with one line `error: ...`, exit status 1;
-    so does a file system error while Hydra sets up a run (a folder it cannot create or write into).
+    so does a file system error while Hydra sets up a run (a folder it cannot create or write into), and a sweep
+    whose every job failed, whatever the sweeper then raises.
 
     Hydra prints these errors itself, in several lines, and exits, unless HYDRA_FULL_ERROR=1: its documented
     switch under which it raises them instead. So it is set here, and what Hydra raises of its compact kind
@@ -113,6 +142,13 @@ def report_config_errors(main):
         fail(MakemoreError(one_line(e)))
     except OSError as e:
         fail(file_error(e))
+    except Exception:
+        from makemore.runs import sweep_failed  # here: it imports torch, which Ctrl-C above must not interrupt
+
+        error = sweep_failed()
+        if error is None:  # a bug
+            raise
+        fail(error)
     finally:
         os.environ.pop("HYDRA_FULL_ERROR", None)
 

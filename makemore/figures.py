@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 CELL = 44  # pixels a side
 WHITE, BLUE = np.array([247, 251, 255]), np.array([8, 48, 107])  # the ends of matplotlib's "Blues"
-GRAY = (128, 128, 128)
+GRAY, LIGHT = (96, 96, 96), (255, 255, 255)  # labels on light cells, and on dark ones
+DARK = 0.5  # a cell's shade from which its label is light
 
 
 def heatmap(table, itos, fmt):
@@ -23,9 +24,9 @@ def heatmap(table, itos, fmt):
     draw, font = ImageDraw.Draw(image), ImageFont.load_default(size=11)
     for i, row in enumerate(table):
         for j, value in enumerate(row):
-            x, y = (j + 0.5) * CELL, (i + 0.5) * CELL
-            draw.text((x, y), itos[i] + itos[j], fill=GRAY, font=font, anchor="md")
-            draw.text((x, y + 1), fmt.format(value), fill=GRAY, font=font, anchor="ma")
+            x, y, fill = (j + 0.5) * CELL, (i + 0.5) * CELL, LIGHT if shade[i, j] >= DARK else GRAY
+            draw.text((x, y), itos[i] + itos[j], fill=fill, font=font, anchor="md")
+            draw.text((x, y + 1), fmt.format(value), fill=fill, font=font, anchor="ma")
     return image
 
 

@@ -22,7 +22,7 @@ from hydra.core.utils import JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf, read_write
 
-from makemore import MakemoreError
+from makemore import MakemoreError, summary
 from makemore.checkpoint import replace
 from makemore.interrupt import resume_override
 from makemore.terminal import fail, file_error, show
@@ -34,6 +34,7 @@ NAME_BYTES = 200  # the overrides part of a folder's name: with the time or job 
 DEFAULT_DATA = Path(OmegaConf.load(CONF / "config.yaml").data.path)
 STOP_WAIT = 60  # seconds a sweep's job processes get to save their checkpoints after SIGTERM
 _claim = None  # the folder this process's single run holds (Hydra runs one per process)
+_sweep = None  # the folder this process's sweep holds
 
 
 # --- names -------------------------------------------------------------------------------------------------
@@ -204,6 +205,16 @@ def began():
         _claim.began = True
 
 
+def sweep_failed():
+    """A MakemoreError where every job of this process's sweep failed, else None: a sweeper may then fail in a way
+    of its own (Optuna finds no best trial, and raises a ValueError)."""
+    rows = summary.collect(_sweep) if _sweep is not None else []
+    if not rows or any(row["status"] == "ok" for row in rows):
+        return None
+    first = rows[0]["status"].removeprefix("failed: ")
+    return MakemoreError(f"every job of the sweep failed, the first with {first} ({_sweep}/summary.csv has them all)")
+
+
 def _stop_jobs(signum, frame):
     """SIGTERM to a sweep's parent: pass it on to the processes that run the jobs (joblib's), each of which saves
     its checkpoint and stops its job, then end the sweep. A job's process acts on the signal between two steps and
@@ -215,7 +226,7 @@ def _stop_jobs(signum, frame):
         time.sleep(0.1)
         jobs = [job for job in jobs if job.is_alive()]
     for job in jobs:
-        job.kill()
+        os.kill(job.pid, signal.SIGKILL)
     error = MakemoreError("SIGTERM: the sweep stopped, and its jobs with it (a job that was training saved its "
                           "checkpoint, and its line above says how to continue it)")
     error.exit_code = 128 + signum
@@ -239,10 +250,12 @@ class RunFolder(Callback):
             show(f"run folder: {config.hydra.run.dir}")
 
     def on_multirun_start(self, config, **kwargs):
+        global _sweep
         try:
             _hold(Path(config.hydra.sweep.dir), "sweep")
         except (MakemoreError, OSError) as e:
             fail(file_error(e) if isinstance(e, OSError) else e)
+        _sweep = config.hydra.sweep.dir
         signal.signal(signal.SIGTERM, _stop_jobs)
 
     def on_multirun_end(self, config, **kwargs):

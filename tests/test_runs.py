@@ -5,6 +5,7 @@ and one refusal; a run refused before it trains leaves nothing; file system erro
 and failing trials are one line, never a traceback or a half-written run.
 """
 
+import csv
 import re
 import shlex
 import signal
@@ -51,6 +52,7 @@ def start(*args, cwd=ROOT):
 
 # --- 1. a run owns its folder ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_run_refused_over_a_run_folder_leaves_every_byte_of_it(tmp_path, words):
     out = tmp_path / "run"
     train(f"hydra.run.dir={out}", f"data.path={words}", *FAST)
@@ -94,6 +96,7 @@ def test_two_resumes_of_one_run_are_one_resume_and_one_refusal(tmp_path, words):
     assert first.wait(timeout=60) == 143 and "error: SIGTERM at step" in first.stderr.read()
 
 
+@pytest.mark.slow
 def test_a_sweep_run_again_into_its_folder_is_refused_and_leaves_it_as_it_was(tmp_path, words):
     sweep = tmp_path / "sweep"
     args = ["-m", f"hydra.sweep.dir={sweep}", f"data.path={words}", "model.smoothing=1,2", *FAST]
@@ -103,6 +106,7 @@ def test_a_sweep_run_again_into_its_folder_is_refused_and_leaves_it_as_it_was(tm
     assert contents(sweep) == before
 
 
+@pytest.mark.slow
 def test_resuming_a_copy_of_a_checkpoint_writes_a_new_folder_and_nothing_else(tmp_path, words):
     other = tmp_path / "other"
     train(f"hydra.run.dir={other}", f"data.path={words}", *FAST)
@@ -114,6 +118,7 @@ def test_resuming_a_copy_of_a_checkpoint_writes_a_new_folder_and_nothing_else(tm
     assert "resume" not in new.name and metrics(new)["steps"] == 120
 
 
+@pytest.mark.slow
 def test_a_resumed_run_writes_its_log_and_hydras_files_into_its_own_folder_only(tmp_path, words):
     train(f"data.path={words}", *FAST, cwd=tmp_path)
     (out,) = (tmp_path / "runs").glob("*/*")
@@ -135,6 +140,7 @@ def test_a_run_refused_before_training_leaves_nothing_behind(tmp_path, words, ov
     assert sorted(p.name for p in tmp_path.iterdir()) == ["words.txt"]
 
 
+@pytest.mark.slow
 def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, words):
     out = tmp_path / "run"
     train(f"hydra.run.dir={out}", f"data.path={words}", *FAST)
@@ -177,6 +183,7 @@ def small_fs(tmp_path):
         subprocess.run(["umount", str(point)], check=True)
 
 
+@pytest.mark.slow
 def test_a_read_only_file_system_is_one_line(small_fs, words):
     ro = small_fs("ro,size=64k")
     assert_clear_error(train(f"hydra.run.dir={ro}/run", f"data.path={words}", check=False),
@@ -203,6 +210,7 @@ def test_many_overrides_give_a_folder_name_within_the_file_systems_limit(tmp_pat
     assert proc.stdout.endswith(f"run folder: runs/{out.parent.name}/{out.name}\n")
 
 
+@pytest.mark.slow
 def test_the_resume_command_printed_works_for_a_folder_named_with_quotes(tmp_path):
     data = tmp_path / "it's, \"ours\".txt"
     data.write_text("\n".join(NAMES.read_text().splitlines()[:50]) + "\n")
@@ -213,3 +221,140 @@ def test_the_resume_command_printed_works_for_a_folder_named_with_quotes(tmp_pat
     argument = shlex.split(proc.stderr.split("resume it with ")[1].split(", or choose")[0])
     train(hydra_quoted("data.path", data), *FAST, "steps=150", *argument, cwd=tmp_path)
     assert metrics(out)["steps"] == 150 and len(list((tmp_path / "runs").glob("*/*"))) == 1
+
+
+# --- 7. signals and sweeps ---------------------------------------------------------------------------------
+
+def alive(pid):
+    """Whether the process runs (a zombie has ended; its parent has not collected it yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, words):
+    sweep = tmp_path / "sweep"
+    proc = start("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
+                 f"data.path={words}", "seed=1,2", "steps=100000000", "eval_interval=1000000", *FAST)
+    deadline = time.monotonic() + 60
+    while len(list(sweep.glob("*/checkpoint.pt"))) < 2:
+        assert time.monotonic() < deadline, "the jobs never started training"
+        time.sleep(0.05)
+    workers = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in stderr and "Warning" not in stderr, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("error: SIGTERM at step ") for line in lines[:2])
+    assert lines[2].startswith("error: SIGTERM: the sweep stopped")
+    deadline = time.monotonic() + 10  # the resource tracker among them ends as it sees its parent gone
+    while any(alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a job's process goes on"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, words):
+    out = tmp_path / "run"
+    proc = start(f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=300000")
+    wait_for(out / "train.log", has="train loss")  # training is over; sampling 300,000 names takes seconds
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    assert stderr == f"error: SIGTERM after training: waited until every output was written; the run in {out} is complete\n"
+    assert len((out / "samples.txt").read_text().splitlines()) == 300000 and metrics(out)["steps"] == 100
+
+
+@pytest.mark.slow
+def test_a_diverging_trial_fails_and_the_optuna_study_goes_on(tmp_path, words):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    sweep = tmp_path / "study"
+    proc = train("hparams_search=neural_optuna", "optimizer.lr=choice(1000000,10)", "hydra.sweeper.n_trials=4",
+                 f"hydra.sweep.dir={sweep}", f"data.path={words}", "steps=20", "figures=false", "sample.count=0")
+    statuses = [row["status"] for row in csv.DictReader((sweep / "summary.csv").open())]
+    assert len(statuses) == 4 and "ok" in statuses
+    assert any(s.startswith("failed: MakemoreError: training stopped at step") for s in statuses)
+    assert "Failed experiment: training stopped" in proc.stdout and "Traceback" not in proc.stderr
+    assert "best_value: " in (sweep / "optimization_results.yaml").read_text()
+
+
+@pytest.mark.slow
+def test_a_study_whose_every_trial_failed_is_one_line(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    proc = train("hparams_search=counts_optuna", "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={tmp_path}/study",
+                 "data.path=missing.txt", check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert lines[-1].startswith("error: every job of the sweep failed, the first with MakemoreError: data.path")
+
+
+# --- 8. the terminal -----------------------------------------------------------------------------------------
+
+def test_a_pipe_closed_early_leaves_a_whole_run_and_no_traceback(tmp_path, words):
+    out = tmp_path / "run"
+    proc = start(f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=20")
+    first = [proc.stdout.readline() for _ in range(2)]  # `| head -2`
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0 and proc.stderr.read() == ""
+    assert "50 words" in first[0] and metrics(out)["steps"] == 100
+    assert len((out / "samples.txt").read_text().splitlines()) == 20
+
+
+@pytest.mark.slow
+def test_an_error_is_shown_once_and_kept_in_the_log(tmp_path, words):
+    out = tmp_path / "run"
+    proc = train(f"hydra.run.dir={out}", f"data.path={words}", "model=neural", "optimizer.lr=1e6", "steps=30",
+                 check=False)
+    assert_clear_error(proc, "the loss became")
+    assert "loss became" not in proc.stdout and "loss became" in (out / "train.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_sweep_prints_a_few_samples_a_job_and_its_folder_at_the_end(tmp_path, words):
+    sweep = tmp_path / "sweep"
+    proc = train("-m", f"hydra.sweep.dir={sweep}", f"data.path={words}", "seed=1,2", "figures=false",
+                 "sample.count=20")
+    shown = proc.stdout.splitlines()
+    for path in sorted(sweep.glob("*/samples.txt")):
+        samples = path.read_text().splitlines()
+        assert len(samples) == 20
+        at = shown.index(samples[0])
+        assert shown[at:at + 5] == samples[:5] and shown[at + 5] != samples[5]
+    assert shown[-1] == f"sweep folder: {sweep}"
+
+
+def test_train_help_lists_the_keys_with_their_comments():
+    shown = cli("train.py", "--help").stdout
+    assert "steps: 100                 # optimizer steps" in shown and "model: counts" in shown
+    assert "hydra:" not in shown and "config_schema" not in shown
+
+
+@pytest.mark.parametrize("command, key", [("sample", "count: 10"), ("score", "words: ???")])
+def test_a_tools_help_lists_its_own_keys_only(command, key):
+    shown = cli("-m", f"makemore.{command}", "--help").stdout
+    assert key in shown and "checkpoint: ???" in shown
+    assert not any(other in shown for other in ("steps:", "optimizer", "model", "hydra:", "schema"))
+
+
+@pytest.mark.slow
+def test_the_folder_names_a_data_file_that_is_not_the_default(tmp_path, words):
+    train(f"data.path={words}", *FAST, cwd=tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "names.txt").write_text(words.read_text())  # the default file, named in another way
+    train(f"data.path={tmp_path}/data/names.txt", *FAST, "seed=1", cwd=tmp_path)
+    assert sorted(p.name.split("_", 1)[1] for p in (tmp_path / "runs").glob("*/*")) == [
+        "data.path=words.txt,figures=false,sample.count=2", "figures=false,sample.count=2,seed=1"]
+
+
+def test_heatmap_labels_are_light_on_dark_cells_and_dark_on_light_ones():
+    import numpy as np
+
+    from makemore.figures import CELL, heatmap
+
+    table = np.zeros((3, 3))
+    table[1, 1] = 10
+    image = np.asarray(heatmap(table, [".", "a", "b"], "{:.0f}")).astype(int)
+    dark, light = image[CELL:2 * CELL, CELL:2 * CELL], image[2 * CELL:, 2 * CELL:]
+    assert (dark.min(axis=-1) > 200).any() and (light.max(axis=-1) < 128).any()
