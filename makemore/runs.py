@@ -106,7 +106,7 @@ def _remove(folders):
             return
 
 
-def _lock(folder):
+def _lock(folder, what):
     """Lock the folder for the life of this process (the descriptor stays open); return whether this created the
     lock file. MakemoreError where another process holds the lock."""
     path = folder / LOCK
@@ -118,8 +118,8 @@ def _lock(folder):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise MakemoreError(f"another run is writing into {folder} right now; wait until it ends, "
-                            f"or choose another folder") from None
+        raise MakemoreError(f"another {what} is writing into {folder} right now; wait until it ends, "
+                            f"or choose another hydra.{what}.dir") from None
     return made
 
 
@@ -139,7 +139,7 @@ def _hold(folder, what, fresh=True):
     """Create and lock the folder, and refuse it if it is not `fresh`; return (folders made, lock file made)."""
     made = _make(folder)
     try:
-        made_lock = _lock(folder)
+        made_lock = _lock(folder, what)
         try:
             if fresh:
                 _refuse_if_used(folder, what)

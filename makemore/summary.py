@@ -22,6 +22,7 @@ from hydra.core.utils import JobStatus
 from hydra.experimental.callback import Callback
 
 from makemore import MakemoreError
+from makemore.terminal import show
 
 METRICS = ("train_nll", "val_nll", "test_nll", "seconds")
 RUN_FILE = ".sweep_run"  # in the sweep folder: the id of the latest sweep run into it
@@ -52,7 +53,8 @@ def overrides(folder):
     found = read(folder, ".hydra/overrides.yaml")
     if not isinstance(found, list) or not all(isinstance(o, str) for o in found):
         raise Unreadable(".hydra/overrides.yaml is not a list of overrides")
-    return dict(o.lstrip("+~").split("=", 1) for o in found if "=" in o)
+    pairs = (o.lstrip("+~").split("=", 1) for o in found if "=" in o)
+    return {key: value for key, value in pairs if key != "resume"}  # a job resumed by hand: still the same job
 
 
 def model(folder):
@@ -285,7 +287,7 @@ def write(sweep_dir, final=False):
         write_csv(rows, Path(sweep_dir) / "summary.csv")
         if final:
             plot(rows, Path(sweep_dir) / "summary.png")
-            print(table(rows))
+            show(table(rows))
     return rows
 
 

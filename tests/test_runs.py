@@ -150,6 +150,15 @@ def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, words):
     assert contents(out) == before
 
 
+
+def test_a_sweep_job_resumed_by_hand_is_summarized_as_the_same_job(tmp_path):
+    from makemore import summary
+
+    job = tmp_path / "0_seed=1"
+    (job / ".hydra").mkdir(parents=True)  # as the resume command writes it: the job's overrides, and resume=
+    (job / ".hydra" / "overrides.yaml").write_text(f"- seed=1\n- steps=200\n- resume='{job}'\n")
+    assert summary.overrides(job) == {"seed": "1", "steps": "200"}
+
 # --- 2. file system errors ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("where, cause", [
