@@ -79,30 +79,39 @@ def check_model(cls, config, vocab_size, args):
     else:
         what = f"the {cls.__name__} model's {sum(w.numel() for _, w in weights):,} weights" if weights else \
             f"the {cls.__name__} model's weights"
-    require(need, what, _culprit(cls, config, vocab_size, args))
+    require(need, what, _culprit(cls, config, vocab_size, args, need))
 
 
-def _culprit(cls, config, vocab_size, args):
+def _culprit(cls, config, vocab_size, args, need):
     """Advice naming the key whose value makes the model large: each size key in turn is set to a modest value
-    (context to 1, a model key to its default); the one that shrinks the model most is to blame. The data's
-    vocabulary is blamed only where no key helps, as a file is harder to change than a key."""
+    (context to 1, a model key to its default), and of those that at least halve the model, the one that leaves
+    it smallest is to blame. The data's vocabulary is blamed only where no key makes it fit, as a file is harder
+    to change than a key; where none halves it, every size key is named."""
     defaults = {f.name: f.default for f in fields(config)} | {"context": 1}
-    trials = [(k, {**args, k: defaults[k]}, vocab_size) for k, v in args.items()
-              if isinstance(v, int) and isinstance(defaults.get(k), int) and v > defaults[k]]
+    sizes = {k: v for k, v in args.items() if isinstance(v, int) and not isinstance(v, bool)}
+    trials = [(k, {**args, k: defaults[k]}, vocab_size) for k, v in sizes.items()
+              if isinstance(defaults.get(k), int) and v > defaults[k]]
     if vocab_size > LECTURE_VOCAB:
         trials.append(("data.path", args, LECTURE_VOCAB))
-    sizes = []
+    shrunk = []
     for key, trial, vocab in trials:
         try:
-            sizes.append((not fits(need := model_bytes(on_meta(cls, vocab, trial))), key == "data.path", need, key))
+            smaller = model_bytes(on_meta(cls, vocab, trial))
         except (ValueError, MakemoreError):  # a combination the model refuses (n_embd that n_head does not divide)
             continue
-    if not sizes:
-        return "use a smaller model"
-    key = min(sizes)[-1]
+        if 2 * smaller <= need:
+            shrunk.append((not fits(smaller), key == "data.path", smaller, key))
+    if not shrunk:
+        return "use a smaller model (" + ", ".join(f"{_key(k)}={v}" for k, v in sizes.items()) + ")"
+    key = min(shrunk)[-1]
     if key == "data.path":
         return f"the data has {vocab_size - 1:,} distinct characters (data.path)"
-    return "use a shorter context" if key == "context" else f"use a smaller model.{key}"
+    return "use a shorter context" if key == "context" else f"use a smaller {_key(key)}"
+
+
+def _key(name):
+    """A model's key as the command line names it."""
+    return name if name == "context" else f"model.{name}"
 
 
 # --- what a forward pass holds ----------------------------------------------------------------------------

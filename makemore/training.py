@@ -86,7 +86,7 @@ def check_run(cfg, model, splits, longest, state):
     trains = any(p.requires_grad for p in model.parameters()) and cfg.steps > 0
     if trains:
         check_optimizer(cfg)
-    for check in _pass_memory(cfg, model, splits["train"], trains):
+    for check in _pass_memory(cfg, model, splits, trains):
         memory.require(*check)
     if state is not None:
         try:
@@ -101,38 +101,42 @@ def check_run(cfg, model, splits, longest, state):
                        f"({cells:,} x {cells:,} pixels)", "figures=false skips it")
 
 
-def _pass_memory(cfg, model, train, trains):
-    """(bytes, what, advice) of an evaluation and of a training step: per example, its int64 arrays of ids, what
-    the model's forward pass makes (in training, what it keeps for the backward pass) and the loss's float rows
-    of V; times the examples at once. Full batch, a windowed model steps on the distinct windows, a sequence
-    model on every word; evaluation takes them EVAL_TOKENS at a time (Split.nll)."""
-    V, T = model.vocab_size, model.context if model.windowed else int(train.lengths.max()) + 1
-    ids, rows = 6 * 8 * (model.pad + T), (T - model.pad) * V
-    at_once = EVAL_TOKENS // 8 if model.windowed else max(1, EVAL_TOKENS // T)
+def _pass_memory(cfg, model, splits, trains):
+    """(bytes, what, advice) of an evaluation and of a training step: per example, the int64 arrays its ids are
+    made in, what the model's forward pass makes (in training, what it keeps for the backward pass) and the
+    loss's float rows of V; times the examples at once. Full batch, a windowed model steps on the distinct
+    windows, a sequence model on every word; evaluation takes them EVAL_TOKENS at a time (Split.nll)."""
+    train, V = splits["train"], model.vocab_size
+    T = model.context if model.windowed else int(train.lengths.max()) + 1  # an example's tokens
+    ids, rows = 6 * 8 * T, (T - model.pad) * V
+    most = max(s.total if model.windowed else len(s.lengths) for s in splits.values())
+    at_once = min(most, EVAL_TOKENS // 8 if model.windowed else max(1, EVAL_TOKENS // T))
     forward, loss = memory.activations(model, T, grad=False), 3 * 4 * rows
-    per_example = forward + loss + ids
-    smaller = "use a smaller model (" + ", ".join(f"{k}={v}" for k, v in _sizes(cfg)) + ")"
-    # Evaluation takes a fixed number of predictions at once: only the vocabulary or the model can be smaller.
-    # The loss's rows of V, and as much of the forward pass (its logits), against the rest of the model.
-    blame = f"the data has {V - 1:,} distinct characters (data.path)" if 2 * loss >= forward else smaller
-    yield at_once * per_example, f"evaluations of {at_once:,} examples at a time", blame
+    yield at_once * (forward + loss + ids), f"evaluations of {at_once:,} examples at a time", \
+        _largest(cfg, model, forward, loss, ids)  # a fixed number at once: only what each costs can change
     if not trains:
         return
-    per_example = memory.activations(model, T, grad=True) + LOSS_BYTES * rows + ids
+    forward, loss = memory.activations(model, T, grad=True), LOSS_BYTES * rows
+    per_example = forward + loss + ids
     if cfg.batch_size is not None:
-        advice = "use a smaller batch_size" if memory.fits(per_example) else smaller
-        yield cfg.batch_size * per_example, f"minibatches of {cfg.batch_size:,} examples", advice
-        return
-    n = len(train.counted(model.context, model.device).X) if model.windowed else len(train.lengths)
-    advice = "set batch_size, for minibatches" if memory.fits(per_example) else smaller
-    yield n * per_example, f"full-batch steps over {n:,} " + ("distinct windows" if model.windowed else "words"), \
-        advice
+        n, what, advice = cfg.batch_size, f"minibatches of {cfg.batch_size:,} examples", "use a smaller batch_size"
+    else:
+        n = len(train.counted(model.context, model.device).X) if model.windowed else len(train.lengths)
+        what = f"full-batch steps over {n:,} " + ("distinct windows" if model.windowed else "words")
+        advice = "set batch_size, for minibatches"
+    yield n * per_example, what, advice if memory.fits(per_example) else _largest(cfg, model, forward, loss, ids)
 
 
-def _sizes(cfg):
-    """The keys that size a model: its integers, and the context."""
-    return [(f"model.{k}" if k != "context" else k, v) for k, v in cfg.model.items()
-            if isinstance(v, int) and not isinstance(v, bool)]
+def _largest(cfg, model, forward, loss, ids):
+    """What to change where one example costs too much: the largest part of its cost, the model's forward pass,
+    the loss's rows of V, or its tokens (where the logits are the largest output, a tie: the vocabulary)."""
+    if loss >= max(forward, ids):
+        return f"the data has {model.vocab_size - 1:,} distinct characters (data.path)"
+    if model.windowed and ids > forward:  # a window's tokens: a sequence model's are the words themselves
+        return "use a shorter context"
+    sizes = [(f"model.{k}" if k != "context" else k, v) for k, v in cfg.model.items()
+             if isinstance(v, int) and not isinstance(v, bool)]
+    return "use a smaller model (" + ", ".join(f"{k}={v}" for k, v in sizes) + ")"
 
 
 class Trainer:
