@@ -237,7 +237,7 @@ def test_a_checkpoint_is_checked_before_use(tmp_path, trained, name):
     assert all(w in message for w in words), message
 
 
-@pytest.mark.parametrize("name", ["bare tensor", "step abc", "weights nan", "model_args huge"])
+@pytest.mark.parametrize("name", ["bare tensor", "step abc", "model_args huge"])
 def test_the_sample_command_names_a_damaged_checkpoint_in_one_line(tmp_path, trained, name):
     damage, model, words = DAMAGES[name]
     path = damaged(tmp_path, trained, damage, model)
