@@ -211,7 +211,8 @@ def _model(path, name, vocab_size, args, state_dict):
     try:
         meta.load_state_dict(state_dict, assign=True)  # strict: the same keys, of the same shapes
     except RuntimeError as e:
-        raise Damaged(f"state_dict does not fit model_args: {'; '.join(_lines(e))}") from None
+        lines = _lines(e)  # the first only names the class: "Error(s) in loading state_dict for Neural:"
+        raise Damaged(f"state_dict does not fit model_args: {'; '.join(lines[1:] or lines)}") from None
     except ValueError as e:  # a model's own check of what it loads (the counts model's table)
         raise Damaged(f"state_dict: {e}") from None
     model = cls(vocab_size, **args)

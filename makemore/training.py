@@ -94,6 +94,7 @@ def check_run(cfg, model, splits, longest, state):
         except checkpoint.Damaged as e:
             raise MakemoreError(f"resume={cfg.resume}: the checkpoint cannot continue this run: {e}") from None
     sampling.check_memory(model, cfg.sample.count, cfg.sample.max_length, ("sample.count", "sample.max_length"))
+    # a model with a picture of its own draws it at context 1 (asking it for the table would allocate it)
     if cfg.figures and model.context == 1 and type(model).heatmap is not LanguageModel.heatmap:
         cells = model.vocab_size * figures.CELL
         # the image, the array it is made from, and its PNG twice (the file and TensorBoard's copy): 3 bytes a pixel
