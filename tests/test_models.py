@@ -77,3 +77,18 @@ def test_neural_without_reg_converges_to_the_counts_model(names):
 def test_reg_keeps_the_neural_model_above_the_counts_model(names):
     neural = trained(Neural(27, reg=0.1), whole(names), steps=300)
     assert whole(names).nll(neural).item() > whole(names).nll(counts(names, 0.0)).item() + 0.01
+
+
+def test_the_counts_model_finds_its_windows_in_a_vocabulary_of_more_than_256_characters(tmp_path):
+    path = tmp_path / "w.txt"
+    path.write_text("".join(chr(0x4E00 + i) + chr(0x4E00 + (i * 7) % 300) + "\n" for i in range(300)), encoding="utf-8")
+    words = read_words(path)
+    model = Counts(len(words.vocab), context=1, smoothing=0.0)
+    model.fit(whole(words))
+    pairs, rows = {}, {}  # the lecture's counting, in plain Python
+    for w in path.read_text(encoding="utf-8").split():
+        for a, b in zip("." + w, w + "."):
+            pairs[a, b] = pairs.get((a, b), 0) + 1
+            rows[a] = rows.get(a, 0) + 1
+    expected = -sum(n * math.log(n / rows[a]) for (a, _), n in pairs.items()) / sum(pairs.values())
+    assert whole(words).nll(model).item() == pytest.approx(expected, rel=1e-9)

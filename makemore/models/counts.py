@@ -92,6 +92,7 @@ def _check_table(X, N, vocab_size):
 
 
 def _as_keys(windows):
-    """Windows (N, context) int64 as one comparable value each (their bytes), for an exact sorted look-up."""
-    windows = np.ascontiguousarray(windows, dtype=np.int64)
+    """Windows (N, context) int64 as one comparable value each (their bytes), for an exact sorted look-up: big-endian,
+    so that the bytes sort as the rows do (X is sorted by np.unique), whatever the size of the vocabulary."""
+    windows = np.ascontiguousarray(windows, dtype=">i8")
     return windows.view(np.dtype((np.void, windows.shape[1] * 8)))[:, 0]
