@@ -165,7 +165,7 @@ def test_optuna_search_minimizes_the_validation_nll(tmp_path):
     rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
     assert len(rows) == 4
     result = (tmp_path / "optimization_results.yaml").read_text()
-    assert f"best_value: {rows[0]['val_nll']}" in result and f"smoothing: {rows[0]['smoothing']}" in result
+    assert f"best_value: {rows[0]['val_nll']}" in result and f"model.smoothing: {rows[0]['model.smoothing']}" in result
 
 
 @pytest.mark.parametrize("name", ["lecture", "smoothing", "regularization", "contexts"])
