@@ -19,10 +19,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 from makemore import MakemoreError
 from makemore.interrupt import Interrupted, resume_override
-from makemore.terminal import fail, file_error
+from makemore.terminal import INTERRUPTED, fail, file_error
 
 log = logging.getLogger("makemore")
-INTERRUPTED = "error: interrupted; the run did not finish"
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 

@@ -276,6 +276,21 @@ def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, wor
     assert len((out / "samples.txt").read_text().splitlines()) == 300000 and metrics(out)["steps"] == 100
 
 
+
+@pytest.mark.slow
+def test_sigterm_before_training_is_one_line_and_leaves_nothing(tmp_path):
+    data = tmp_path / "many.txt"  # 1.3M names: reading them takes a second or more
+    data.write_text(NAMES.read_text() * 40)
+    proc = start(f"data.path={data}", cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("runs/*/*/train.log")):  # Hydra has set up the run; reading the data follows
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and stderr == "error: interrupted; the run did not finish\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.txt"]
+
 @pytest.mark.slow
 def test_a_diverging_trial_fails_and_the_optuna_study_goes_on(tmp_path, words):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
