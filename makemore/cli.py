@@ -18,11 +18,10 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from makemore import MakemoreError
-from makemore.interrupt import Interrupted, resume_override
-from makemore.terminal import fail, file_error
+from makemore.interrupt import Interrupted, Stopped, resume_override
+from makemore.terminal import INTERRUPTED, fail, file_error
 
 log = logging.getLogger("makemore")
-INTERRUPTED = "error: interrupted; the run did not finish"
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
@@ -63,7 +62,8 @@ def _swap_sigterm(olds, new):
 
 # The commands import this module before torch. While torch is imported and Hydra sets up (a second or two),
 # Ctrl-C ends the process at once with one line: a KeyboardInterrupt there would print a traceback, or be
-# swallowed by an import and leave a library half-imported. The task itself gets KeyboardInterrupt back.
+# swallowed by an import and leave a library half-imported. A sweep's job gets KeyboardInterrupt back; a single
+# run a handler of its own (makemore/runs.py) from the moment Hydra writes into its folder.
 _swap_sigint(signal.default_int_handler, _stop)
 
 
@@ -95,8 +95,8 @@ def reported(task):
                 return task(cfg)
             except OSError as e:  # a full disk, a folder that cannot be written
                 raise file_error(e, HydraConfig.get().runtime.output_dir) from None
-        except Interrupted as e:  # ends a sweep too: the user asked to stop
-            message = f"{e}; to continue, run {continuation(e.folder)}" if e.resumable else str(e)
+        except Stopped as e:  # ends a sweep too: the user asked to stop
+            message = f"{e}; to continue, run {continuation(e.folder)}" if isinstance(e, Interrupted) else str(e)
             log.error("%s", message)
             print(f"error: {message}", file=sys.stderr)
             sys.exit(e.exit_code)

@@ -34,27 +34,28 @@ def caught(*signums):
             signal.signal(s, handler)
 
 
-class Interrupted(MakemoreError):
-    """Training stopped by a signal, after saving a checkpoint of the step it stopped at."""
+class Stopped(MakemoreError):
+    """A run stopped by a signal once what it had was saved: it ends a sweep too, as the user asked."""
 
-    resumable = True  # the error says how to continue the run
-
-    def __init__(self, signal_name, step, path):
-        super().__init__(f"{signal_name} at step {step}: saved {path}")
-        self.folder = path.parent
+    def __init__(self, message, signal_name, folder):
+        super().__init__(message)
+        self.folder = folder
         self.exit_code = 128 + signal.Signals[signal_name]  # as a shell reports a process the signal ended
 
 
-class InterruptedAfterTraining(Interrupted):
+class Interrupted(Stopped):
+    """Training stopped by a signal, after saving a checkpoint of the step it stopped at: it can be continued."""
+
+    def __init__(self, signal_name, step, path):
+        super().__init__(f"{signal_name} at step {step}: saved {path}", signal_name, path.parent)
+
+
+class StoppedAfterTraining(Stopped):
     """A signal while the outputs were written, acted on once all were: the run is complete."""
 
-    resumable = False
-
     def __init__(self, signal_name, folder):
-        MakemoreError.__init__(self, f"{signal_name} after training: waited until every output was written; "
-                                     f"the run in {folder} is complete")
-        self.folder = folder
-        self.exit_code = 128 + signal.Signals[signal_name]
+        super().__init__(f"{signal_name} after training: waited until every output was written; the run in "
+                         f"{folder} is complete", signal_name, folder)
 
 
 def resume_override(folder):

@@ -13,6 +13,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from omegaconf import OmegaConf, read_write
 from makemore import MakemoreError, summary
 from makemore.checkpoint import replace
 from makemore.interrupt import resume_override
-from makemore.terminal import fail, file_error, show
+from makemore.terminal import INTERRUPTED, fail, file_error, show
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 CHECKPOINT = "checkpoint.pt"
@@ -205,6 +206,15 @@ def began():
         _claim.began = True
 
 
+def _interrupted(signum, frame):
+    """Ctrl-C or SIGTERM to a single run outside training (which saves a checkpoint first): one line, and an exit
+    that runs the claim's undo, from the moment Hydra starts to write into the folder."""
+    for handled in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(handled, signal.SIG_IGN)  # once: the exit is under way
+    print(INTERRUPTED, file=sys.stderr)
+    sys.exit(128 + signum)
+
+
 def sweep_failed():
     """A MakemoreError where every job of this process's sweep failed, else None: a sweeper may then fail in a way
     of its own (Optuna finds no best trial, and raises a ValueError)."""
@@ -244,6 +254,9 @@ class RunFolder(Callback):
         except (MakemoreError, OSError) as e:  # Hydra would turn an exception here into a warning, and run on
             fail(file_error(e) if isinstance(e, OSError) else e)
         atexit.register(_claim.undo)
+        for handled in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(handled) is not signal.SIG_IGN:  # as in a background job
+                signal.signal(handled, _interrupted)
 
     def on_run_end(self, config, job_return, **kwargs):
         if job_return.status == JobStatus.COMPLETED:

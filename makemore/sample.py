@@ -22,7 +22,8 @@ def main(cfg):
     keys = ("seed", "temperature", "top_k", "max_length")
     seed, temperature, top_k, max_length = (
         (run["seed"] if k == "seed" else run["sample"][k]) if cfg[k] is None else cfg[k] for k in keys)
-    names = [vocab.decode(word) for word in sample(model, cfg.count, seed, cfg.batched, temperature, top_k, max_length)]
+    drawn = sample(model, cfg.count, seed, cfg.batched, temperature, top_k, max_length)
+    names = [vocab.decode(word) for word in drawn]
     if names:
         show("\n".join(names))
 

@@ -10,6 +10,8 @@ import sys
 
 from makemore import MakemoreError
 
+INTERRUPTED = "error: interrupted; the run did not finish"
+
 
 def fail(error):
     """End the command: the error as one line on stderr, and its exit status."""

@@ -20,7 +20,7 @@ from makemore import MakemoreError, board, checkpoint, figures, memory, runs, sa
 from makemore.batches import EVAL_TOKENS, Split
 from makemore.config import check_optimizer, validate
 from makemore.data import read_words, split, too_few_words
-from makemore.interrupt import Interrupted, InterruptedAfterTraining, caught
+from makemore.interrupt import Interrupted, StoppedAfterTraining, caught
 from makemore.models import LanguageModel, named
 from makemore.sampling import sample
 from makemore.terminal import show
@@ -323,7 +323,7 @@ def run(cfg, out):
             writer.close()
             write_metrics(nlls, cfg, out, begin)
     if signals.received:
-        raise InterruptedAfterTraining(signals.received, out)
+        raise StoppedAfterTraining(signals.received, out)
     return nlls[cfg.optimized_metric.split("/")[0]]
 
 

@@ -214,7 +214,8 @@ def test_many_overrides_give_a_folder_name_within_the_file_systems_limit(tmp_pat
             "sample.temperature=1.0", "sample.top_k=null", "optimized_metric=val/nll", "model.smoothing=1", *FAST]
     proc = train(*many, cwd=tmp_path)
     (out,) = (tmp_path / "runs").glob("*/*")
-    assert len(out.name.encode()) <= 255 and re.fullmatch(r"[\d-]{8}_batch_size=null,context=1,.*_[0-9a-f]{8}", out.name)
+    assert len(out.name.encode()) <= 255
+    assert re.fullmatch(r"[\d-]{8}_batch_size=null,context=1,.*_[0-9a-f]{8}", out.name)  # cut, and a hash
     assert "optimized_metric=val-n" in out.name  # a '/' would nest folders
     assert proc.stdout.endswith(f"run folder: runs/{out.parent.name}/{out.name}\n")
 
@@ -272,9 +273,25 @@ def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, wor
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143
-    assert stderr == f"error: SIGTERM after training: waited until every output was written; the run in {out} is complete\n"
+    assert stderr == (f"error: SIGTERM after training: waited until every output was written; the run in {out} "
+                      f"is complete\n")
     assert len((out / "samples.txt").read_text().splitlines()) == 300000 and metrics(out)["steps"] == 100
 
+
+
+@pytest.mark.slow
+def test_sigterm_before_training_is_one_line_and_leaves_nothing(tmp_path):
+    data = tmp_path / "many.txt"  # 1.3M names: reading them takes a second or more
+    data.write_text(NAMES.read_text() * 40)
+    proc = start(f"data.path={data}", cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("runs/*/*/train.log")):  # Hydra has set up the run; reading the data follows
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and stderr == "error: interrupted; the run did not finish\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.txt"]
 
 @pytest.mark.slow
 def test_a_diverging_trial_fails_and_the_optuna_study_goes_on(tmp_path, words):
