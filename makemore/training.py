@@ -28,6 +28,7 @@ from makemore.terminal import show
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 LOSS_BYTES = 4 * 8  # per logit in training: the log-softmax, its gradient, float64 copies of the picked ones
+WRITE_EVERY = 1000  # train/loss values buffered at most before they are written to TensorBoard
 RESUMABLE = {"steps", "eval_interval", "threads", "device", "sample", "figures", "resume", "optimized_metric"}
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
 
@@ -213,6 +214,8 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
                 losses.append((step, loss.detach()))
                 if minibatch:
                     trainer.nlls.append(nll.detach())
+                if len(losses) >= WRITE_EVERY:  # between far-apart evaluations too, so a stop never waits long
+                    value = _write_losses(writer, losses, cfg, last_saved, save.path)
             if evaluate and not (skip and step == start):
                 value = _write_losses(writer, losses, cfg, last_saved, save.path)
                 with torch.no_grad():
