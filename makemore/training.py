@@ -229,9 +229,8 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
                     if val.total:
                         val_nll = val.nll(model).item() if constant is None or val_nll is None else val_nll
                         writer.add_scalar("val/nll", val_nll, step)
-                if trainer.optimizer or step == steps:  # a model that learns nothing changes only at the end
-                    save(step, trainer.state(rng, True))
-                    last_saved = step
+                save(step, trainer.state(rng, True))
+                last_saved = step
                 bar.set_postfix(loss=f"{value:.4f}", refresh=False)
             if trainer.optimizer is None:  # a model that learns nothing here: its loss is the same at every step
                 constant = loss
