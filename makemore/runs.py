@@ -34,6 +34,7 @@ LOCK = ".lock"  # in a run or sweep folder: flock-ed by the process that runs in
 NAME_BYTES = 200  # the overrides part of a folder's name: with the time or job number, within 255 bytes
 DEFAULT_DATA = Path(OmegaConf.load(CONF / "config.yaml").data.path)
 STOP_WAIT = 60  # seconds a sweep's job processes get to save their checkpoints after SIGTERM
+RESEND = 2  # seconds between two SIGTERMs to a job's process: the first stops its job, a later one the process
 _claim = None  # the folder this process's single run holds (Hydra runs one per process)
 _sweep = None  # the folder this process's sweep holds
 
@@ -233,8 +234,10 @@ def _stop_jobs(signum, frame):
     while jobs and time.monotonic() < deadline:
         for job in jobs:
             job.terminate()
-        time.sleep(0.1)
-        jobs = [job for job in jobs if job.is_alive()]
+        resent = time.monotonic() + RESEND  # time for a job to save, say so and go back to waiting for work
+        while jobs and time.monotonic() < resent:
+            time.sleep(0.05)
+            jobs = [job for job in jobs if job.is_alive()]
     for job in jobs:
         os.kill(job.pid, signal.SIGKILL)
     error = MakemoreError("SIGTERM: the sweep stopped, and its jobs with it (a job that was training saved its "
