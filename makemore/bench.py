@@ -166,7 +166,7 @@ def sweep_overhead(jobs=20, steps=100):
     seeds = ",".join(str(s) for s in range(1, jobs + 1))
     common = ["model=neural", f"steps={steps}"]
     t = walls({"one": [*TRAIN, "hydra.run.dir={tmp}", *common],
-               "sweep": [*TRAIN, "-m", "hydra.sweep.dir={tmp}", *common, f"seed={seeds}"]}, repeat=2)
+               "sweep": [*TRAIN[:2], "-m", *TRAIN[2:], "hydra.sweep.dir={tmp}", *common, f"seed={seeds}"]}, repeat=2)
     per_job = (t["sweep"] - t["one"]) / (jobs - 1)
     step = in_run_step(["model=neural"], 2000)
     return t, per_job, per_job - steps * step
