@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import time
@@ -180,7 +181,11 @@ class Claim:
                 replace(path, lambda tmp: Path(tmp).write_bytes(data))
         if self.made_lock:
             (self.folder / LOCK).unlink(missing_ok=True)
-        _remove(self.remove)
+        remove = self.remove
+        if self.folder in remove:  # made new for this run: what it began to write there (TensorBoard's file) goes too
+            shutil.rmtree(self.folder, ignore_errors=True)
+            remove = remove[remove.index(self.folder) + 1 :]
+        _remove(remove)
 
 
 def claim(config):

@@ -196,6 +196,7 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
     skip = state is not None and state["logged"]  # the first step's scalars were written before the checkpoint
     losses, last_saved, value, constant, val_nll = [], None, None, None, None
     with caught(signal.SIGINT, signal.SIGTERM) as signals:
+        runs.began()  # from here a signal saves a checkpoint, and what the run wrote stays
         bar = tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5)
         for step in bar:
             if signals.received:
@@ -315,7 +316,6 @@ def run(cfg, out):
     config = OmegaConf.to_container(cfg, resolve=True)
     save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, config)
     start = 0 if state is None else state["step"]
-    runs.began()
     # a long queue: adding a scalar never waits for the writer thread (it would, with the default of 10)
     with SummaryWriter(str(out), purge_step=start + state["logged"] if state else None, max_queue=10_000) as writer:
         board.log_hparams(writer, cfg)
