@@ -8,6 +8,7 @@ its distinct windows. Sequence models read whole words (Examples of padded words
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -69,12 +70,19 @@ class Split:
         """Predictions in the split: one per character and one for each word's end."""
         return int(self.lengths.sum()) + len(self.lengths)
 
+    @cached_property
     def starts(self):
+        """Where each word begins in ids (and, last, where the ids end): made once, used at every draw."""
         return np.concatenate([[0], np.cumsum(self.lengths)])
+
+    @cached_property
+    def ends(self):
+        """Where each word's predictions end, counted in predictions (its characters and its end)."""
+        return np.cumsum(self.lengths + 1)
 
     def words(self, index, pad):
         """Examples of the words at `index`, padded to the longest of them."""
-        starts, lengths = self.starts()[index], self.lengths[index]
+        starts, lengths = self.starts[index], self.lengths[index]
         T = int(lengths.max()) + 1 if len(lengths) else 1
         X = np.zeros((len(index), pad + T), dtype=np.int64)
         Y = np.full((len(index), T), -1, dtype=np.int64)
@@ -92,20 +100,20 @@ class Split:
         # a handful of int64 arrays of len(index) x context at once
         memory.require(6 * 8 * len(index) * context, f"windows of {context:,} tokens for {len(index):,} predictions",
                        "use a shorter context")
-        ends = np.cumsum(self.lengths + 1)
+        ends = self.ends
         word = np.searchsorted(ends, index, side="right")
         pos = index - (ends[word] - (self.lengths[word] + 1))  # position in its word: 0 .. length
         offsets = pos[:, None] - context + np.arange(context)  # the window, before the word where < 0
-        starts = self.starts()[word][:, None]
+        starts = self.starts[word][:, None]
         inside = offsets >= 0
         X = np.where(inside, self.ids[np.where(inside, starts + offsets, 0)], 0)
-        y = np.where(pos < self.lengths[word], self.ids[np.minimum(self.starts()[word] + pos, len(self.ids) - 1)], 0)
+        y = np.where(pos < self.lengths[word], self.ids[np.minimum(self.starts[word] + pos, len(self.ids) - 1)], 0)
         return Examples(torch.from_numpy(X.astype(np.int64)), torch.from_numpy(y.astype(np.int64))[:, None])
 
     def holds(self, words):
         """Whether each word (a list of token ids) is one of the split's words."""
         found = np.zeros(len(words), dtype=bool)
-        starts = self.starts()
+        starts = self.starts
         for length in {len(w) for w in words} - {0}:
             mine = starts[:-1][self.lengths == length]
             asked = [i for i, w in enumerate(words) if len(w) == length]
@@ -185,7 +193,7 @@ class Split:
         """Every prediction's (window, next) as one number in base V, a chunk of words at a time: a character's
         window is the `context` characters before it in its word, 0 before the word's start; a word's end is
         predicted from its last `context` characters."""
-        V, starts = self.vocab_size, self.starts()
+        V, starts = self.vocab_size, self.starts
         for lo, hi in self._word_chunks():
             ids = self.ids[starts[lo] : starts[hi]].astype(np.int64)
             lengths = self.lengths[lo:hi]
