@@ -11,8 +11,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, ListConfig, OmegaConf
 
 from makemore import MakemoreError
+from makemore.config import SEED
 
-SEEDS = 2**64  # torch seeds a generator with an integer in [0, 2**64 - 1]
 
 
 # Types only: the defaults, with what each key does, are in conf/sample.yaml and conf/score.yaml.
@@ -53,7 +53,7 @@ def validate_sample(cfg):
     require(cfg, "checkpoint")
     if cfg.count < 0:
         raise MakemoreError(f"bad config value count={cfg.count}: must be an integer >= 0")
-    if cfg.seed is not None and not 0 <= cfg.seed < SEEDS:
+    if cfg.seed is not None and not SEED[0] <= cfg.seed <= SEED[1]:
         raise MakemoreError(f"bad config value seed={cfg.seed}: must be null (the run's own seed) "
                             f"or an integer in [0, 2**64 - 1]")
     for key, ok, allowed in (("temperature", lambda v: 0 < v < float("inf"), "a finite number > 0"),
