@@ -45,15 +45,31 @@ class Counted:
 
     def __init__(self, X, N, total):
         self.X, self.N, self.total = X, N, total
-        self.weight = N.double() / total  # each (window, next) pair's share of the examples
-        self.seen = N > 0  # 0 * log 0 is 0 here, not nan: a pair never seen adds nothing
+        self._parts = {}
 
     def to(self, device):
         return Counted(self.X.to(device), self.N.to(device), self.total)
 
-    def nll(self, model, rows=slice(None)):
-        logp = model(self.X[rows])[:, -1].log_softmax(-1).double()
-        return -torch.where(self.seen[rows], self.weight[rows] * logp, 0.0).sum()
+    @cached_property
+    def pairs(self):
+        """The (window, next) pairs that occur, as places in the flattened (n, V) logits, and the weight of each in
+        the NLL: minus its share of the examples. A pair never seen adds nothing (not 0 * log 0, which is nan)."""
+        at = self.N.view(-1).nonzero().squeeze(1)
+        return at, self.N.view(-1)[at].double() / -self.total
+
+    def nll(self, model):
+        """Its share of the NLL of the split: the weighted sum of the log-probabilities of the pairs that occur."""
+        at, weight = self.pairs
+        logp = model.next_logits(self.X).log_softmax(-1)  # model(X)[:, -1], without the windows' unfolding
+        return logp.view(-1)[at].double() @ weight
+
+    def parts(self, windows):
+        """The table in pieces of at most `windows` windows, whose NLLs add up to the whole's (made once)."""
+        if windows not in self._parts:
+            self._parts[windows] = [self] if len(self.X) <= windows else [
+                Counted(self.X[i : i + windows], self.N[i : i + windows], self.total)
+                for i in range(0, len(self.X), windows)]
+        return self._parts[windows]
 
 
 @dataclass
@@ -134,11 +150,8 @@ class Split:
     def nll(self, model):
         """The exact average NLL of the split, in pieces of bounded size."""
         if model.windowed:
-            data = self.counted(model.context, model.device)
-            step = max(1, EVAL_TOKENS // 8)
-            if len(data.X) <= step:
-                return data.nll(model)
-            return sum(data.nll(model, slice(i, i + step)) for i in range(0, len(data.X), step))
+            first, *rest = self.counted(model.context, model.device).parts(max(1, EVAL_TOKENS // 8))
+            return sum((part.nll(model) for part in rest), first.nll(model))
         order = np.argsort(self.lengths, kind="stable")  # similar lengths together: little padding
         total, at = 0.0, 0
         while at < len(order):

@@ -62,6 +62,7 @@ class Config:
     steps: int = MISSING
     batch_size: Optional[int] = MISSING
     eval_interval: int = MISSING
+    checkpoint_seconds: float = MISSING
     threads: int = MISSING
     device: str = MISSING
     figures: bool = MISSING
@@ -82,6 +83,7 @@ RANGES = {  # key: (allowed, what the user is told)
     "steps": (lambda v: v >= 0, "an integer >= 0"),
     "batch_size": (lambda v: v is None or v >= 1, "null (full batch) or an integer >= 1"),
     "eval_interval": (lambda v: v >= 1, "an integer >= 1"),
+    "checkpoint_seconds": (lambda v: v >= 0 and finite(v), "a finite number of seconds >= 0"),
     "threads": (lambda v: 1 <= v <= 1024, "an integer in [1, 1024]: torch starts that many threads"),
     "device": (lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"), "auto, cpu, cuda or mps"),
     "optimized_metric": (lambda v: v in ("train/nll", "val/nll", "test/nll"), "train/nll, val/nll or test/nll"),

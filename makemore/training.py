@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 LOSS_BYTES = 4 * 8  # per logit in training: the log-softmax, its gradient, float64 copies of the picked ones
 WRITE_EVERY = 1000  # train/loss values buffered at most before they are written to TensorBoard
-RESUMABLE = {"steps", "eval_interval", "threads", "device", "sample", "figures", "resume", "optimized_metric"}
+RESUMABLE = {"steps", "eval_interval", "checkpoint_seconds", "threads", "device", "sample", "figures", "resume", "optimized_metric"}
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
 
 
@@ -185,22 +185,24 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
     """Optimizer steps from `start` to cfg.steps: full batch (a windowed model from its counted windows), or
     minibatches of cfg.batch_size examples. A model without parameters is logged as a flat line.
 
-    `save` (checkpoint.Checkpoints) is called at every evaluation, so a run that stops leaves the last good
-    checkpoint, and on Ctrl-C or SIGTERM, which stop the run between two steps. train/loss is written at each
-    evaluation for the steps since the last, so that a step costs no more than its own work.
+    train/loss is logged at every step, train/nll and val/nll at every evaluation. They are handed to TensorBoard
+    and `save` (checkpoint.Checkpoints) is called together, in one burst: at the first evaluation, the last step,
+    on Ctrl-C or SIGTERM (which stop the run between two steps), and at the first evaluation once
+    cfg.checkpoint_seconds have passed since the last burst, so that a run that stops leaves a recent good
+    checkpoint and a fast step does not wait for a file, or for TensorBoard's writer thread, every few steps.
     """
     train, val = splits["train"], splits["val"]
     trainer = Trainer(model, cfg, state)
-    steps, every, batch_size = cfg.steps, cfg.eval_interval, cfg.batch_size
+    steps, every, batch_size, seconds = cfg.steps, cfg.eval_interval, cfg.batch_size, cfg.checkpoint_seconds
     minibatch = batch_size is not None and trainer.optimizer is not None
     skip = state is not None and state["logged"]  # the first step's scalars were written before the checkpoint
-    losses, last_saved, value, constant, val_nll = [], None, None, None, None
+    pending, constant, val_nll = Pending(writer, cfg, save.path), None, None
     with caught(signal.SIGINT, signal.SIGTERM) as signals:
         runs.began()  # from here a signal saves a checkpoint, and what the run wrote stays
         bar = tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5)
         for step in bar:
             if signals.received:
-                _write_losses(writer, losses, cfg, last_saved, save.path)
+                pending.write()
                 save(step, trainer.state(trainer.g.get_state(), False))
                 raise Interrupted(signals.received, step, save.path)
             evaluate = step % every == 0 or step == steps
@@ -212,13 +214,10 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
                 nll = train.nll(model)
             loss = nll + model.regularization() if constant is None else constant
             if not (skip and step == start):
-                losses.append((step, loss.detach()))
+                pending.losses.append((step, loss.detach()))
                 if minibatch:
                     trainer.nlls.append(nll.detach())
-                if len(losses) >= WRITE_EVERY:  # between far-apart evaluations too, so a stop never waits long
-                    value = _write_losses(writer, losses, cfg, last_saved, save.path)
             if evaluate and not (skip and step == start):
-                value = _write_losses(writer, losses, cfg, last_saved, save.path)
                 with torch.no_grad():
                     if step == steps or not minibatch:
                         train_nll = nll.item() if not minibatch else train.nll(model).item()
@@ -226,33 +225,49 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
                         total, count = trainer.since()
                         train_nll = total / count
                     trainer.nlls, trainer.before = [], (0.0, 0)
-                    writer.add_scalar("train/nll", train_nll, step)
+                    pending.scalars.append(("train/nll", train_nll, step))
                     if val.total:
                         val_nll = val.nll(model).item() if constant is None or val_nll is None else val_nll
-                        writer.add_scalar("val/nll", val_nll, step)
-                save(step, trainer.state(rng, True))
-                last_saved = step
-                bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+                        pending.scalars.append(("val/nll", val_nll, step))
+                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+                if step == steps or time.monotonic() - pending.since >= seconds:
+                    pending.write()  # first: it stops the run at a loss that is not finite, before saving
+                    save(step, trainer.state(rng, True))
+                    pending.saved = step
+            elif len(pending.losses) >= WRITE_EVERY:  # between far-apart evaluations too, so a stop never waits long
+                pending.write()
             if trainer.optimizer is None:  # a model that learns nothing here: its loss is the same at every step
                 constant = loss
             if step == steps or trainer.optimizer is None:
                 continue
             trainer.step(model, loss)
-    if value is not None:
-        log.info("step %d: train loss %.4f", steps, value)
+    if pending.last is not None:
+        log.info("step %d: train loss %.4f", steps, pending.last)
 
 
-def _write_losses(writer, losses, cfg, last_saved, path):
-    """Write the buffered train/loss values; stop the run at the first that is not finite."""
-    values = torch.stack([loss for _, loss in losses]).tolist() if losses else []
-    for (step, _), value in zip(losses, values):
-        if not math.isfinite(value):
-            kept = f"{path} of step {last_saved} is kept" if last_saved is not None else "nothing was saved"
-            raise MakemoreError(f"training stopped at step {step}: the loss became {value} "
-                                f"(is optimizer.lr={cfg.optimizer.lr} too large?); {kept}")
-        writer.add_scalar("train/loss", value, step)
-    losses.clear()
-    return values[-1] if values else None
+class Pending:
+    """The scalars logged since the last burst, kept until they are written to TensorBoard at once: every write
+    wakes TensorBoard's writer thread, which then takes turns with training for the interpreter."""
+
+    def __init__(self, writer, cfg, path):
+        self.writer, self.cfg, self.path = writer, cfg, path
+        self.losses, self.scalars = [], []  # (step, train/loss as a tensor); (tag, value, step)
+        # when the last burst was (the first evaluation makes one), the step of the last checkpoint, the last loss
+        self.since, self.saved, self.last = -math.inf, None, None
+
+    def write(self):
+        """Write them; stop the run at the first train/loss that is not finite."""
+        values = torch.stack([loss for _, loss in self.losses]).tolist() if self.losses else []
+        for (step, _), value in zip(self.losses, values):
+            if not math.isfinite(value):
+                kept = f"{self.path} of step {self.saved} is kept" if self.saved is not None else "nothing was saved"
+                raise MakemoreError(f"training stopped at step {step}: the loss became {value} "
+                                    f"(is optimizer.lr={self.cfg.optimizer.lr} too large?); {kept}")
+            self.writer.add_scalar("train/loss", value, step)
+        for tag, value, step in self.scalars:
+            self.writer.add_scalar(tag, value, step)
+        self.last = values[-1] if values else self.last
+        self.losses, self.scalars, self.since = [], [], time.monotonic()
 
 
 def where_from(drawn, splits):

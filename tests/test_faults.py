@@ -113,7 +113,8 @@ def test_scoring_a_character_outside_the_vocabulary_is_one_line(tmp_path):
 # --- faults during training --------------------------------------------------------------------------
 
 def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "optimizer.lr=1e6", check=False)
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "optimizer.lr=1e6", "checkpoint_seconds=0",
+               check=False)  # a checkpoint at every evaluation
     assert_clear_error(proc, "loss became", "optimizer.lr=1000000.0", "checkpoint.pt of step")
     stopped, kept = (int(w) for w in re.findall(r"step (\d+)", proc.stderr))
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
@@ -209,7 +210,7 @@ def test_running_again_into_a_run_folder_never_overwrites_its_checkpoint(tmp_pat
 @pytest.mark.slow
 def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
     cmd = [sys.executable, "train.py", f"hydra.run.dir={tmp_path}", "model=neural", "context=2",
-           "steps=100000000", "eval_interval=1"]  # a checkpoint every step
+           "steps=100000000", "eval_interval=1", "checkpoint_seconds=0"]  # a checkpoint every step
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(tmp_path / "checkpoint.pt")

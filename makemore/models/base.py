@@ -2,10 +2,9 @@
 
 A sequence is `pad` start tokens (0) and then the text; `model(idx)` with idx of shape (B, T) returns
 logits of shape (B, T - pad, V): one prediction for each position from the pad-th on, each of the token
-that follows it. Training, evaluation, sampling and scoring all go through that call and nothing else.
+that follows it. Training, evaluation, sampling and scoring all go through that call and nothing else; a
+windowed model's next_logits(windows) is the same call on one window a row, which its counted windows use.
 """
-
-import itertools
 
 import torch
 from torch import nn
@@ -20,6 +19,8 @@ class LanguageModel(nn.Module):
         super().__init__()
         self.vocab_size = vocab_size
         self.context = context
+        # moves with the model's tensors, so that its device is known without a walk over them at every step
+        self.register_buffer("here", torch.zeros(0), persistent=False)
 
     @property
     def pad(self):
@@ -27,7 +28,7 @@ class LanguageModel(nn.Module):
 
     @property
     def device(self):
-        return next(itertools.chain(self.parameters(), self.buffers())).device
+        return self.here.device
 
     def fit(self, train):
         """What the model learns in closed form from the training data before any step (the counts model's
