@@ -1,5 +1,6 @@
 """What a run shows in TensorBoard beyond its curves: its hyperparameters, the heatmap, the first samples."""
 
+import functools
 import logging
 import math
 from dataclasses import fields
@@ -29,6 +30,7 @@ def _flat(node, prefix=""):
     return out
 
 
+@functools.cache
 def hparam_keys():
     """Every key a run of any model, optimizer or schedule can have, so that every run of a sweep logs the same
     set (the HParams tab drops keys that some runs lack): each group's options, read from their schemas."""
@@ -37,7 +39,7 @@ def hparam_keys():
     for group in ("optimizer", "scheduler"):
         for option in (CONF / group).glob("*.yaml"):
             keys |= {f"{group}.{k}" for k in OmegaConf.load(option) if not k.startswith("_")}
-    return keys
+    return frozenset(keys)
 
 
 def hparam_values(cfg):

@@ -117,9 +117,14 @@ def validate(cfg):
 def check_optimizer(cfg):
     """Refuse an optimizer or schedule that torch would refuse once training starts. Their nodes are untyped yaml
     (any torch.optim class, with its own keys), so each value is compared with the kind of value its option's
-    file gives it, and then the two are built on a stand-in weight and take a first step, as training would."""
-    for group in ("optimizer", "scheduler"):
-        _check_kinds(group, OmegaConf.to_container(cfg[group], resolve=True))
+    file gives it, and then the two are built on a stand-in weight and take a first step, as training would.
+    Settings that passed once in this process (the jobs of a sweep over other keys) are not checked again."""
+    settings = {group: OmegaConf.to_container(cfg[group], resolve=True) for group in ("optimizer", "scheduler")}
+    key = repr(settings)
+    if key in _passed:
+        return
+    for group, values in settings.items():
+        _check_kinds(group, values)
     weight = torch.nn.Parameter(torch.ones(1))
     with _failing(cfg, "optimizer", "bad optimizer config"):
         optimizer = instantiate(cfg.optimizer)([weight])
@@ -131,7 +136,10 @@ def check_optimizer(cfg):
         optimizer.step()
     with _failing(cfg, "scheduler", "bad scheduler config: its first step fails"):
         scheduler.step()
+    _passed.add(key)
 
+
+_passed = set()  # the optimizer and scheduler settings check_optimizer has passed
 
 def _kind(value):
     """What a yaml default says a key holds: a number, true or false, or a list of numbers (else: anything)."""

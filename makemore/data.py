@@ -4,6 +4,7 @@ Everything runs on numpy arrays in chunks, never on a Python list of strings or 
 character, so a file of 10M lines costs a few seconds and a few hundred MB. Counts stay int64.
 """
 
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -81,6 +82,15 @@ def _open(path):
     if not stat.S_ISREG(mode):
         raise MakemoreError(f"data.path {path!r} is not a regular file")
     return open(path, "rb")
+
+
+def data_digest(path):
+    """A digest of the data file's bytes: whether two runs read the same data."""
+    try:
+        with _open(path) as f:
+            return hashlib.file_digest(f, "sha1").hexdigest()
+    except OSError as e:
+        raise MakemoreError(f"data.path {path!r} cannot be read: {e.strerror}") from None
 
 
 def _codes(raw):

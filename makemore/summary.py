@@ -11,6 +11,7 @@ records (a sweep made without this callback) is summarized from what its job fol
 """
 
 import csv
+import hashlib
 import json
 import math
 import sys
@@ -127,12 +128,32 @@ def collect(sweep_dir):
     latest = latest_run(sweep_dir)
     rows = []
     for path in Path(sweep_dir).glob("*/.hydra/overrides.yaml"):
-        folder = path.parent.parent
-        run, status = record(folder)
+        run, status, row = _read_job(path.parent.parent)
         if latest is None or run == latest or (run is None and status is not None):
-            rows.append(job_row(folder, status))
+            rows.append(row)
     key = lambda r: (r["val_nll"] is None, math.inf if r["val_nll"] is None else r["val_nll"], r["folder"])
     return sorted(rows, key=key)
+
+
+_jobs = {}  # folder: (a digest of its files, what was parsed from them), so that each job's files are parsed once
+
+
+def _read_job(folder):
+    """(sweep run, status, row) of a job folder, parsed again only where the bytes of one of its files have
+    changed: the summary is rewritten after every job, and parsing every job's YAML each time would make a
+    sweep quadratic."""
+    stamp = hashlib.sha1()
+    for name in (STATUS_FILE, ".hydra/overrides.yaml", ".hydra/hydra.yaml", "metrics.json"):
+        try:
+            stamp.update((folder / name).read_bytes())
+        except OSError as e:
+            stamp.update(f"{type(e).__name__}".encode())
+        stamp.update(b"\0")
+    stamp = stamp.digest()
+    if folder not in _jobs or _jobs[folder][0] != stamp:
+        run, status = record(folder)
+        _jobs[folder] = stamp, (run, status, job_row(folder, status))
+    return _jobs[folder][1]
 
 
 def columns(rows, varying=False):

@@ -3,6 +3,7 @@
 import json
 import logging
 import math
+import os
 import signal
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from tqdm import tqdm
 from makemore import MakemoreError, board, checkpoint, figures, memory, runs, sampling
 from makemore.batches import EVAL_TOKENS, Split
 from makemore.config import check_optimizer, validate
-from makemore.data import read_words, split, too_few_words
+from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.interrupt import Interrupted, StoppedAfterTraining, caught
 from makemore.models import LanguageModel, named
 from makemore.sampling import sample
@@ -48,17 +49,26 @@ def sweeping():
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+_loaded = {}  # the data this process read last, with what was counted of it: the next job of a sweep reuses it
+
+
 def load_data(cfg):
-    """The words of the data file, split into train, val and test."""
-    words = read_words(cfg.data.path)
-    for note in words.notes:
-        log.warning(note)
-    warning = too_few_words(cfg.data.path, len(words), cfg.data.val_fraction, cfg.data.test_fraction)
-    if warning:
+    """The words of the data file, split into train, val and test. The jobs of a sweep in one process that read
+    the same file (the same bytes) with the same split share them, and the windows counted from them."""
+    d = cfg.data
+    key = (os.path.realpath(d.path), data_digest(d.path), d.val_fraction, d.test_fraction, d.split_seed)
+    if key not in _loaded:
+        _loaded.clear()
+        words = read_words(d.path)
+        warnings = [*words.notes, *filter(None, [too_few_words(d.path, len(words), d.val_fraction, d.test_fraction)])]
+        labels = split(len(words), d.val_fraction, d.test_fraction, d.split_seed)
+        keep = [np.repeat(labels == i, words.lengths) for i in range(len(SPLITS))]
+        splits = {s: Split(words.ids[keep[i]], words.lengths[labels == i], len(words.vocab))
+                  for i, s in enumerate(SPLITS)}
+        _loaded[key] = words, splits, warnings
+    words, splits, warnings = _loaded[key]
+    for warning in warnings:
         log.warning(warning)
-    labels = split(len(words), cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed)
-    keep = [np.repeat(labels == i, words.lengths) for i in range(len(SPLITS))]
-    splits = {s: Split(words.ids[keep[i]], words.lengths[labels == i], len(words.vocab)) for i, s in enumerate(SPLITS)}
     log.info("%d words, vocabulary of %d: %d/%d/%d predictions in train/val/test", len(words), len(words.vocab),
              *(splits[s].total for s in SPLITS))
     return words, splits

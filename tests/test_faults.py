@@ -122,6 +122,19 @@ def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
     assert not (tmp_path / "metrics.json").exists()
 
 
+def test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds(train_run,
+                                                                                            names_subset):
+    with pytest.raises(MakemoreError, match=r"the loss became .*checkpoint.pt of step 0 is kept") as e:
+        train_run("model=neural", f"data.path={names_subset}", "optimizer.lr=1e6", "eval_interval=1",
+                  "checkpoint_seconds=3600")
+    stopped = int(re.search(r"stopped at step (\d+)", str(e.value))[1])
+    assert stopped > 1  # evaluations came between, and wrote no checkpoint
+    out, _ = train_run("model=neural", f"data.path={names_subset}", "steps=30", "eval_interval=1",
+                       "checkpoint_seconds=3600")
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 30  # the last step always writes
+    assert [s for s, _ in scalars(out)["train/loss"]] == list(range(31))  # and every scalar is written
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("moment", ["importing torch", "reading the data"])
 def test_ctrl_c_before_training_is_one_line(tmp_path, moment):

@@ -72,3 +72,13 @@ def test_checkpoint_alone_rebuilds_the_model(train_run, names_subset):
     raw = torch.load(out / "checkpoint.pt", weights_only=True)
     assert torch.equal(model.W, raw["state_dict"]["W"])
     assert vocab.itos == raw["itos"] and state["config"]["steps"] == 5
+
+
+def test_a_data_file_rewritten_between_two_runs_of_one_process_is_read_again(train_run, tmp_path):
+    data = tmp_path / "words.txt"
+    data.write_text("abc\nabd\nabe\n" * 20)
+    first, _ = train_run(f"data.path={data}", "steps=1")
+    data.write_text("xyz\nxyw\nxyv\n" * 20)  # the same size, at once: only the bytes differ
+    second, _ = train_run(f"data.path={data}", "steps=1")
+    itos = [torch.load(out / "checkpoint.pt", weights_only=True)["itos"] for out in (first, second)]
+    assert itos == [list(".abcde"), list(".vwxyz")]
