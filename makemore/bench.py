@@ -128,7 +128,7 @@ def bare_step(overrides, repeat=200):
         else:
             index = torch.randint(train.size(model), (cfg.batch_size,), generator=trainer.g).numpy()
             nll = train.examples(index, model).nll(model)
-        trainer.step(model, nll + model.regularization())
+        trainer.step(model, model.penalized(nll))
 
     return timed(step, repeat)
 

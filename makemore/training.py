@@ -222,7 +222,7 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
                 nll = train.examples(index, model).to(model.device).nll(model)
             elif trainer.optimizer or constant is None:
                 nll = train.nll(model)
-            loss = nll + model.regularization() if constant is None else constant
+            loss = model.penalized(nll) if constant is None else constant
             if not (skip and step == start):
                 pending.losses.append((step, loss.detach()))
                 if minibatch:

@@ -22,7 +22,7 @@ def trained(model, data, steps, lr=50.0):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     for _ in range(steps):
         optimizer.zero_grad()
-        (data.nll(model) + model.regularization()).backward()
+        model.penalized(data.nll(model)).backward()
         optimizer.step()
     return model
 

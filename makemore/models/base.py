@@ -34,9 +34,10 @@ class LanguageModel(nn.Module):
         """What the model learns in closed form from the training data before any step (the counts model's
         table); nothing for a model trained by gradient descent."""
 
-    def regularization(self):
-        """A penalty added to the training loss (the lecture's reg * (W**2).mean()); none by default."""
-        return torch.zeros(())
+    def penalized(self, nll):
+        """The training loss: the NLL plus a penalty of the model's own (the lecture's reg * (W**2).mean()); the
+        NLL itself by default."""
+        return nll
 
     def heatmap(self):
         """(V x V table, format of a cell) for the lecture's picture of a bigram model, or None."""

@@ -42,9 +42,9 @@ class Neural(Windowed):
     def next_logits(self, windows):
         return self.W[(windows * self.place).sum(1)]  # the window's row: its one-hot vector times W
 
-    def regularization(self):
+    def penalized(self, nll):
         w = self.W.view(-1)
-        return (w @ w) * (self.reg / w.numel())  # reg * (W**2).mean(), in one operation
+        return torch.add(nll, w @ w, alpha=self.reg / w.numel())  # nll + reg * (W**2).mean(), in two operations
 
     def heatmap(self):
         return (self.W.detach().exp().cpu(), "{:.1f}") if self.context == 1 else None
