@@ -144,7 +144,9 @@ STEPS = {  # (what, overrides, steps for the in-run difference, repeats of the b
     "neural": ("neural bigram, full batch", ["model=neural"], 2000, 500),
     "neural-mini": ("neural bigram, minibatches of 32", ["model=neural", "batch_size=32"], 2000, 500),
     "mlp": ("mlp, full batch (5,439 windows)", ["model=mlp"], 200, 30),
-    "mlp-mini": ("mlp, minibatches of 32", ["model=mlp", "batch_size=32"], 2000, 300),
+    # an evaluation of the mlp (some 4,000 distinct validation windows) costs three steps of 32: every 100 steps
+    "mlp-mini": ("mlp, minibatches of 32, evaluated every 100 steps", ["model=mlp", "batch_size=32",
+                                                                       "eval_interval=100"], 2000, 300),
     "rnn": ("rnn, 128 words", ["model=rnn"], 300, 30),
     "gru": ("gru, 128 words", ["model=gru"], 300, 30),
     "bow": ("bow, 128 words", ["model=bow"], 300, 30),
@@ -170,6 +172,21 @@ def sweep_overhead(jobs=20, steps=100):
     per_job = (t["sweep"] - t["one"]) / (jobs - 1)
     step = in_run_step(["model=neural"], 2000)
     return t, per_job, per_job - steps * step
+
+
+def hydra_composition(repeat=10):
+    """Seconds Hydra takes to compose a job's config with its own `hydra` node, as its basic sweeper does for
+    every job before launching any (to catch a bad override early) and its basic launcher does again to run it:
+    for this project's config, and for a config of one key (what Hydra costs whatever the config)."""
+    from hydra import compose, initialize_config_dir
+
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "config.yaml").write_text("a: 1\n")
+        for name, folder, overrides in (("ours", ROOT / "conf", ["model=neural", "seed=3"]), ("one key", tmp, ["a=2"])):
+            with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
+                times[name] = timed(lambda: compose("config", overrides=overrides, return_hydra_config=True), repeat)
+    return times
 
 
 def speed(quick=False):
@@ -207,8 +224,11 @@ def speed(quick=False):
 
     print("\n" + steps_table(["neural", "neural-mini", "mlp"] if quick else list(STEPS)))
     t, per_job, overhead = sweep_overhead()
+    compose = hydra_composition()
     print(f"\nA sweep of 20 neural jobs of 100 steps (basic launcher) took {t['sweep']:.1f} s, one such run "
-          f"{t['one']:.1f} s: each job beyond the first {per_job:.3f} s, of which {overhead:.3f} s is not its steps.")
+          f"{t['one']:.1f} s: each job beyond the first {per_job:.3f} s, of which {overhead:.3f} s is not its steps. "
+          f"Hydra composes each job's config twice (its sweeper checks every job first, its launcher composes it "
+          f"again): 2 x {compose['ours']:.3f} s, where a config of one key takes {compose['one key']:.3f} s.")
 
 
 # --- every model's default run -------------------------------------------------------------------------------
