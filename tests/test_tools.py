@@ -17,13 +17,10 @@ from makemore.tool_config import validate_sample, validate_score
 SEED_MAX = 2**64 - 1
 
 
-@pytest.fixture(scope="module")
-def ck(tmp_path_factory):
-    """A real run's checkpoint."""
-    out = tmp_path_factory.mktemp("run")
-    proc = cli("train.py", f"hydra.run.dir={out}", "sample.count=0", "figures=false", check=False)
-    assert proc.returncode == 0, proc.stderr
-    return out / "checkpoint.pt"
+@pytest.fixture
+def ck(finished_run):
+    """A real run's checkpoint (conftest's finished_run: only read)."""
+    return finished_run[0] / "checkpoint.pt"
 
 
 # --- sample and score ----------------------------------------------------------------------------------
