@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 
 from helpers import cli, metrics
@@ -40,6 +41,7 @@ def test_sample_command_reproduces_the_runs_samples_from_the_checkpoint(finished
     assert proc.stdout.splitlines() == (out / "samples.txt").read_text().splitlines()
 
 
+@pytest.mark.slow  # test_tools scores a word through the command too
 def test_score_command_prints_each_words_nll(finished_run):
     out, _ = finished_run
     proc = cli("-m", "makemore.score", f"checkpoint={out / 'checkpoint.pt'}", "words=[andrej,andrejq]")
@@ -47,10 +49,11 @@ def test_score_command_prints_each_words_nll(finished_run):
     assert math.isfinite(float(scores["andrej"])) and float(scores["andrejq"]) == math.inf
 
 
+@pytest.mark.slow
 def test_sweep_writes_one_complete_folder_per_job_and_tensorboard_sees_every_run(sweep):
-    out, _ = sweep  # conftest: model=counts,neural seed=1,2 steps=10 sample.count=3
+    out, _ = sweep  # conftest: model=counts,neural seed=1,2 steps=10 sample.count=3 figures=false
     folders = sorted(p for p in out.iterdir() if p.is_dir())
-    assert [f.name for f in folders] == [f"{i}_model={m},sample.count=3,seed={s},steps=10"
+    assert [f.name for f in folders] == [f"{i}_figures=False,model={m},sample.count=3,seed={s},steps=10"
                                          for i, (m, s) in enumerate([("counts", 1), ("counts", 2), ("neural", 1), ("neural", 2)])]
     assert all(RUN_FILES <= files(f) for f in folders)
     runs = EventMultiplexer().AddRunsFromDirectory(str(out))

@@ -69,6 +69,7 @@ def test_a_sequence_model_sees_the_longest_word_and_its_end(train_run, names_sub
     assert torch.load(out / "checkpoint.pt", weights_only=True)["model_args"]["context"] == longest + 1
 
 
+@pytest.mark.slow
 def test_a_device_that_is_not_there_is_one_line(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")

@@ -45,7 +45,8 @@ def test_fractions_that_leave_no_training_words_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("override, words", [("steps=abc", ["steps=abc", "Integer"]),
-                                             ("model=lstm", ["model/lstm", "counts", "transformer"])])
+                                             pytest.param("model=lstm", ["model/lstm", "counts", "transformer"],
+                                                          marks=pytest.mark.slow)])
 def test_a_value_of_the_wrong_type_or_an_unknown_model_is_refused_by_hydra(tmp_path, override, words):
     proc = cli("train.py", f"hydra.run.dir={tmp_path}/run", override, check=False)
     assert_clear_error(proc, *words)
@@ -93,6 +94,7 @@ def test_windows_line_endings_and_whitespace_are_read_with_a_warning(tmp_path, c
     assert "3 words" in caplog.text
 
 
+@pytest.mark.slow
 def test_scoring_a_character_outside_the_vocabulary_is_one_line(finished_run):
     ck = finished_run[0] / "checkpoint.pt"
     proc = cli("-m", "makemore.score", f"checkpoint={ck}", "words=[andrej,'zoë']", check=False)
@@ -242,8 +244,8 @@ def malicious(tmp_path):
 
 @pytest.mark.parametrize("command", [
     ["-m", "makemore.sample", "checkpoint={ck}"],
-    ["-m", "makemore.score", "checkpoint={ck}", "words=[emma]"],
-    ["train.py", "resume={ck}", "hydra.run.dir={tmp}/resume"],
+    pytest.param(["-m", "makemore.score", "checkpoint={ck}", "words=[emma]"], marks=pytest.mark.slow),
+    pytest.param(["train.py", "resume={ck}", "hydra.run.dir={tmp}/resume"], marks=pytest.mark.slow),
 ])
 def test_a_checkpoint_that_would_run_code_is_refused(malicious, tmp_path, command):
     ck, marker = malicious
@@ -274,6 +276,7 @@ def test_a_damaged_checkpoint_is_named_in_one_line(damaged):
     assert str(damaged) in str(e.value) and "\n" not in str(e.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damaged", ["truncated"], indirect=True)
 def test_the_sample_command_names_a_damaged_checkpoint_in_one_line(damaged):
     """As every command does with any damage checkpoint.load finds (test_values checks more of them)."""

@@ -24,7 +24,7 @@ from makemore.board import hparam_keys
 
 
 def test_summary_has_one_row_per_job_sorted_by_validation_nll(sweep):
-    out, proc = sweep  # conftest: model=counts,neural seed=1,2 steps=10 sample.count=3
+    out, proc = sweep  # conftest: model=counts,neural seed=1,2 steps=10 sample.count=3 figures=false
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
     assert [float(r["val_nll"]) for r in rows] == sorted(float(r["val_nll"]) for r in rows)

@@ -27,12 +27,13 @@ def ck(finished_run):
 
 @pytest.mark.parametrize("command, args, words", [
     ("sample", [], ["checkpoint is missing", "checkpoint='runs/<run>/checkpoint.pt'"]),
-    ("score", ["words=[anna]"], ["checkpoint is missing"]),
-    ("score", ["checkpoint={ck}"], ["words is missing", "words=[andrej,andrejq]"]),
-    ("sample", ["checkpoint={ck}", "count=abc"], ["count=abc", "'abc'", "Integer"]),
-    ("sample", ["checkpoint={ck}", "seed=1.5"], ["seed=1.5", "Integer"]),
-    ("sample", ["checkpoint={ck}", f"seed={SEED_MAX + 1}"], [f"seed={SEED_MAX + 1}", "[0, 2**64 - 1]"]),
-    ("sample", ["checkpoint={ck}", "count=-1"], ["count=-1", ">= 0"]),
+    pytest.param("score", ["words=[anna]"], ["checkpoint is missing"], marks=pytest.mark.slow),
+    pytest.param("score", ["checkpoint={ck}"], ["words is missing", "words=[andrej,andrejq]"], marks=pytest.mark.slow),
+    pytest.param("sample", ["checkpoint={ck}", "count=abc"], ["count=abc", "'abc'", "Integer"], marks=pytest.mark.slow),
+    pytest.param("sample", ["checkpoint={ck}", "seed=1.5"], ["seed=1.5", "Integer"], marks=pytest.mark.slow),
+    pytest.param("sample", ["checkpoint={ck}", f"seed={SEED_MAX + 1}"], [f"seed={SEED_MAX + 1}", "[0, 2**64 - 1]"],
+                 marks=pytest.mark.slow),
+    pytest.param("sample", ["checkpoint={ck}", "count=-1"], ["count=-1", ">= 0"], marks=pytest.mark.slow),
     ("score", ["checkpoint={ck}", "words=[zoë]"], ["words=[zoë]", "quoted", "\"words=['zoë']\""]),
 ])
 def test_a_bad_argument_ends_the_command_with_one_line(ck, command, args, words):
@@ -55,6 +56,7 @@ def test_a_single_word_is_scored_as_one_word(ck):
     assert word == "anna" and 1 < float(nll) < 4
 
 
+@pytest.mark.slow
 def test_no_names_is_nothing_to_print_whichever_sampler(ck):
     proc = cli("-m", "makemore.sample", f"checkpoint={ck}", "count=0", "batched=true", check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")

@@ -117,6 +117,7 @@ def test_huge_smoothing_predicts_uniformly_without_nan(tmp_path, names50):
     assert metrics(tmp_path)["train_nll"] == pytest.approx(math.log(V))
 
 
+@pytest.mark.slow
 def test_steps_of_10_to_the_15_start_at_once_and_stop_on_ctrl_c(tmp_path, names50):
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     proc = subprocess.Popen([sys.executable, "train.py", f"hydra.run.dir={tmp_path}", f"data.path={names50}",
@@ -131,6 +132,7 @@ def test_steps_of_10_to_the_15_start_at_once_and_stop_on_ctrl_c(tmp_path, names5
     assert proc.returncode == 130 and err.startswith("error: SIGINT at step"), err
 
 
+@pytest.mark.slow
 def test_the_cli_says_it_in_one_line(tmp_path, names50):
     proc = cli("train.py", f"hydra.run.dir={tmp_path}", f"data.path={names50}", f"sample.count={HUGE}", check=False)
     assert_clear_error(proc, "sampled words", "use a smaller sample.count")
