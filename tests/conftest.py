@@ -1,12 +1,18 @@
-"""Fixtures: small data files and in-process runs. Shared helpers are in helpers.py."""
+"""Fixtures: small data files, in-process runs, and the real CLI runs several tests only read. Shared helpers
+are in helpers.py."""
 
 import pytest
 import torch
 
-from helpers import NAMES, compose_config
+from helpers import FINISHED, NAMES, cli, compose_config
 from makemore.training import run
 
 torch.set_num_threads(1)  # as every run does (threads=1): on these tensor sizes more threads only cost
+
+
+def pytest_collection_modifyitems(items):
+    """The slow tests first, so that none of them starts last and keeps the other workers waiting."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture
@@ -30,3 +36,21 @@ def train_run(tmp_path):
         return out, run(compose_config(*overrides), out)
 
     return train
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """`python train.py` on the real names.txt (with its heatmap), once: (run folder, the finished process).
+    Tests only read it; one that runs into it or changes it works on a copy (helpers.copy_run)."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    proc = cli("train.py", f"hydra.run.dir={out}", *FINISHED)
+    return out, proc
+
+
+@pytest.fixture(scope="session")
+def sweep(tmp_path_factory):
+    """A real 2x2 sweep through the CLI, once: counts and neural, two seeds each, without heatmaps. (sweep folder, process)"""
+    out = tmp_path_factory.mktemp("sweep")
+    proc = cli("train.py", "-m", f"hydra.sweep.dir={out}", f"data.path={NAMES}", "model=counts,neural",
+               "seed=1,2", "steps=10", "sample.count=3", "figures=false")
+    return out, proc

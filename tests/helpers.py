@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ROOT / "data" / "names.txt"
+# The overrides of the `finished_run` fixture: a test that resumes it, or runs into a copy of it, gives the same.
+FINISHED = (f"data.path={NAMES}", "model.smoothing=0", "sample.count=5")
 
 
 def compose_config(*overrides, config_name="config", hydra=False):
@@ -90,3 +93,16 @@ def table_model(N, smoothing):
     model = Counts(len(N), smoothing=smoothing)
     model.load_state_dict({"X": torch.arange(len(N))[:, None], "N": N})
     return model
+
+
+def copy_run(folder, to):
+    """A copy of a finished run's folder (hidden files too) at `to`, for a test that runs into it or changes it."""
+    shutil.copytree(folder, to)
+    return Path(to)
+
+
+def after_a_second(folder):
+    """Wait until the clock is past the second the newest event file in the folder was named by: TensorBoard orders
+    a folder's event files by that second, so a run resumed into it must open its own in a later one."""
+    newest = max(int(p.name.split(".")[3]) for p in Path(folder).glob("events.out.tfevents.*"))
+    time.sleep(max(0.0, newest + 1 - time.time()))

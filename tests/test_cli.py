@@ -5,7 +5,7 @@ import math
 import pytest
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 
-from helpers import NAMES, cli, metrics
+from helpers import cli, metrics
 
 RUN_FILES = {"checkpoint.pt", "samples.txt", "metrics.json", "train.log", ".hydra"}
 
@@ -14,16 +14,9 @@ def files(folder):
     return {p.name for p in folder.iterdir()}
 
 
-@pytest.fixture(scope="module")
-def cli_run(tmp_path_factory):
-    """`python train.py` with the defaults (into a temporary run folder) on the real names.txt."""
-    out = tmp_path_factory.mktemp("run")
-    proc = cli("train.py", f"hydra.run.dir={out}", "model.smoothing=0", "sample.count=5")
-    return out, proc
-
-
-def test_train_with_defaults_writes_a_complete_run_folder(cli_run):
-    out, proc = cli_run
+def test_train_with_defaults_writes_a_complete_run_folder(finished_run):
+    """`python train.py` with the defaults but the lecture's smoothing 0 (conftest's finished_run)."""
+    out, proc = finished_run
     assert RUN_FILES | {"heatmap.png"} <= files(out) and any(n.startswith("events.out.tfevents") for n in files(out))
     samples = (out / "samples.txt").read_text().splitlines()
     assert len(samples) == 5 and set(samples) <= set(proc.stdout.splitlines())
@@ -35,35 +28,35 @@ def test_default_run_folder_is_under_runs_and_named_by_its_overrides(tmp_path):
     (tmp_path / "data" / "names.txt").write_text("emma\nolivia\nava\n")
     from helpers import ROOT
 
-    cli(str(ROOT / "train.py"), "model=neural", "steps=2", "data.val_fraction=0", "data.test_fraction=0",
+    cli(str(ROOT / "train.py"), "model.smoothing=2", "steps=2", "data.val_fraction=0", "data.test_fraction=0",
         cwd=tmp_path)
     (folder,) = (tmp_path / "runs").glob("*/*")
-    assert folder.name.endswith("_data.test_fraction=0,data.val_fraction=0,model=neural,steps=2")
+    assert folder.name.endswith("_data.test_fraction=0,data.val_fraction=0,model.smoothing=2,steps=2")
     assert RUN_FILES <= files(folder)
 
 
-def test_sample_command_reproduces_the_runs_samples_from_the_checkpoint(cli_run):
-    out, _ = cli_run
+def test_sample_command_reproduces_the_runs_samples_from_the_checkpoint(finished_run):
+    out, _ = finished_run
     proc = cli("-m", "makemore.sample", f"checkpoint={out / 'checkpoint.pt'}", "count=5")
     assert proc.stdout.splitlines() == (out / "samples.txt").read_text().splitlines()
 
 
-def test_score_command_prints_each_words_nll(cli_run):
-    out, _ = cli_run
+@pytest.mark.slow  # test_tools scores a word through the command too
+def test_score_command_prints_each_words_nll(finished_run):
+    out, _ = finished_run
     proc = cli("-m", "makemore.score", f"checkpoint={out / 'checkpoint.pt'}", "words=[andrej,andrejq]")
     scores = dict(line.split("\t") for line in proc.stdout.splitlines())
     assert math.isfinite(float(scores["andrej"])) and float(scores["andrejq"]) == math.inf
 
 
 @pytest.mark.slow
-def test_sweep_writes_one_complete_folder_per_job_and_tensorboard_sees_every_run(tmp_path):
-    cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", f"data.path={NAMES}", "model=counts,neural",
-        "seed=1,2", "steps=10", "figures=false")
-    folders = sorted(p for p in tmp_path.iterdir() if p.is_dir())
-    assert [f.name for f in folders] == [f"{i}_figures=False,model={m},seed={s},steps=10"
+def test_sweep_writes_one_complete_folder_per_job_and_tensorboard_sees_every_run(sweep):
+    out, _ = sweep  # conftest: model=counts,neural seed=1,2 steps=10 sample.count=3 figures=false
+    folders = sorted(p for p in out.iterdir() if p.is_dir())
+    assert [f.name for f in folders] == [f"{i}_figures=False,model={m},sample.count=3,seed={s},steps=10"
                                          for i, (m, s) in enumerate([("counts", 1), ("counts", 2), ("neural", 1), ("neural", 2)])]
     assert all(RUN_FILES <= files(f) for f in folders)
-    runs = EventMultiplexer().AddRunsFromDirectory(str(tmp_path))
+    runs = EventMultiplexer().AddRunsFromDirectory(str(out))
     runs.Reload()
     assert sorted(runs.Runs()) == [f.name for f in folders]
     for name in runs.Runs():

@@ -101,10 +101,10 @@ def test_the_counts_model_stores_only_the_windows_that_occur(names, context):
 
 
 @pytest.mark.slow
-def test_a_context_3_run_samples_and_scores_from_its_checkpoint(tmp_path):
-    cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "context=3", "steps=5", "sample.count=4")
-    ck = tmp_path / "checkpoint.pt"
+def test_a_context_3_run_samples_and_scores_from_its_checkpoint(train_run, names_subset):
+    out, _ = train_run(f"data.path={names_subset}", "model=neural", "context=3", "steps=5", "sample.count=4")
+    ck = out / "checkpoint.pt"
     assert cli("-m", "makemore.sample", f"checkpoint={ck}", "count=4").stdout.splitlines() == \
-        (tmp_path / "samples.txt").read_text().splitlines()
+        (out / "samples.txt").read_text().splitlines()
     nll = float(cli("-m", "makemore.score", f"checkpoint={ck}", "words=[emma]").stdout.split()[1])
-    assert 0 < nll < 10 and metrics(tmp_path)["steps"] == 5
+    assert 0 < nll < 10 and metrics(out)["steps"] == 5

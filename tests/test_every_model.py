@@ -1,11 +1,9 @@
 """What the framework promises holds for every model: a whole run, bit-identical resume, sampling and scoring."""
 
-import time
-
 import pytest
 import torch
 
-from helpers import assert_clear_error, cli, compose_config, metrics, same_weights, scalars
+from helpers import after_a_second, assert_clear_error, cli, compose_config, metrics, same_weights, scalars
 from makemore import MakemoreError, checkpoint
 from makemore.models import MODELS
 from makemore.sampling import sample, score
@@ -28,9 +26,9 @@ def test_a_run_resumed_halfway_is_bit_identical_for_every_model(train_run, names
     # a schedule with state that does not depend on `steps`, so that 3 steps resumed to 6 are the first half of 6
     common = [*tiny(name), *MINIBATCH[name], f"data.path={names_subset}", "scheduler=step", "scheduler.milestones=[2]",
               "eval_interval=3", "sample.count=5", "figures=false"]
-    whole, _ = train_run(*common, "steps=6")
     half, _ = train_run(*common, "steps=3")
-    time.sleep(1)  # TensorBoard orders a folder's event files by the second they were opened in (their names)
+    whole, _ = train_run(*common, "steps=6")
+    after_a_second(half)
     run(compose_config(*common, "steps=6", f"resume={half}"), half)  # a resumed run writes into its own folder
     assert same_weights(whole, half)
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
@@ -52,12 +50,17 @@ def test_every_model_samples_and_scores_from_its_checkpoint(train_run, names_sub
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["rnn", "gru", "bow", "transformer"])
-def test_each_sequence_model_trains_through_the_cli(tmp_path, names_subset, name):
-    proc = cli("train.py", f"hydra.run.dir={tmp_path / 'run'}", *tiny(name), f"data.path={names_subset}", *SMALL)
+def test_each_sequence_model_trains_through_the_cli(tmp_path, names_subset):
+    """One sweep over the sequence models at their default sizes, in one process: the imports once."""
+    names = ["rnn", "gru", "bow", "transformer"]
+    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path / 'sweep'}", f"model={','.join(names)}", "batch_size=16",
+               f"data.path={names_subset}", *SMALL)
     assert "3 samples: " in proc.stdout
-    m = metrics(tmp_path / "run")
-    assert m["steps"] == 6 and all(2 < m[k] < 4 for k in ("train_nll", "val_nll", "test_nll"))  # log 27 = 3.3 at the start
+    for num, name in enumerate(names):
+        (folder,) = (tmp_path / "sweep").glob(f"{num}_*model={name},*")
+        m = metrics(folder)
+        assert "3 samples: " in (folder / "train.log").read_text(), name
+        assert m["steps"] == 6 and all(2 < m[k] < 4 for k in ("train_nll", "val_nll", "test_nll")), name  # log 27 = 3.3 at the start
 
 
 def test_a_sequence_model_sees_the_longest_word_and_its_end(train_run, names_subset):
@@ -66,6 +69,7 @@ def test_a_sequence_model_sees_the_longest_word_and_its_end(train_run, names_sub
     assert torch.load(out / "checkpoint.pt", weights_only=True)["model_args"]["context"] == longest + 1
 
 
+@pytest.mark.slow
 def test_a_device_that_is_not_there_is_one_line(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")

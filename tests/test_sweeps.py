@@ -5,6 +5,7 @@ import fcntl
 import json
 import os
 import pty
+import signal
 import socket
 import struct
 import subprocess
@@ -22,23 +23,14 @@ from helpers import NAMES, ROOT, cli, compose_config, events, hparams_of, metric
 from makemore.board import hparam_keys
 
 
-@pytest.fixture(scope="module")
-def sweep(tmp_path_factory):
-    """A real 2x2 sweep through the CLI: counts and neural, two values of their knobs."""
-    out = tmp_path_factory.mktemp("sweep")
-    proc = cli("train.py", "-m", f"hydra.sweep.dir={out}", f"data.path={NAMES}", "model=counts,neural",
-               "context=1,2", "steps=20", "sample.count=3")
-    return out, proc
-
-
 def test_summary_has_one_row_per_job_sorted_by_validation_nll(sweep):
-    out, proc = sweep
+    out, proc = sweep  # conftest: model=counts,neural seed=1,2 steps=10 sample.count=3 figures=false
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
     assert [float(r["val_nll"]) for r in rows] == sorted(float(r["val_nll"]) for r in rows)
     for r in rows:
         assert float(r["val_nll"]) == metrics(out / r["folder"])["val_nll"]
-        assert r["folder"].endswith(f"context={r['context']},model={r['model']},sample.count=3,steps=20")
+        assert r["folder"].endswith(f"model={r['model']},sample.count=3,seed={r['seed']},steps=10")
     best = next(line for line in proc.stdout.splitlines() if line.startswith("| * |"))
     assert rows[0]["folder"] in best
 
@@ -78,13 +70,14 @@ def test_no_heatmap_where_it_would_not_be_readable(train_run, names_subset, capl
     assert not (out / "heatmap.png").exists() and "no heatmap: only a bigram model" in caplog.text
 
 
-def on_a_terminal(*args):
-    """Run a command with a pseudo-terminal as its stdout and stderr; return what the terminal showed."""
+def on_a_terminal(*args, until):
+    """Run a command with a pseudo-terminal as its stdout and stderr, until the terminal shows `until`; then
+    Ctrl-C. Return what the terminal showed, and the exit status."""
     main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # 40 rows, 120 columns
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=child, stderr=child)
     os.close(child)
-    shown = b""
+    shown, sent = b"", False
     while True:
         try:
             chunk = os.read(main, 65536)
@@ -93,16 +86,20 @@ def on_a_terminal(*args):
         if not chunk:
             break
         shown += chunk
+        if not sent and until.encode() in shown:
+            proc.send_signal(signal.SIGINT)
+            sent = True
     os.close(main)
-    assert proc.wait(timeout=120) == 0
-    return shown.decode(errors="replace")
+    return shown.decode(errors="replace"), proc.wait(timeout=120)
 
 
-def test_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
-    shown = on_a_terminal("train.py", f"hydra.run.dir={tmp_path}/tty", "model=neural", "steps=3000", "figures=false")
-    assert "loss=" in shown and "/3001" in shown
-    piped = cli("train.py", f"hydra.run.dir={tmp_path}/pipe", "model=neural", "steps=3000", "figures=false")
-    assert piped.stderr == "" and "loss=" not in piped.stdout
+def test_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, finished_run):
+    # on a terminal: the bar, with the loss, as soon as it first refreshes (steps as many as never end)
+    shown, code = on_a_terminal("train.py", f"hydra.run.dir={tmp_path}/tty", f"steps={10**9}", "figures=false",
+                                until="loss=")
+    assert "loss=" in shown and f"/{10**9 + 1}" in shown and code == 130
+    _, piped = finished_run  # in a pipe, as the tests run every command: no bar, and stderr empty
+    assert piped.stderr == "" and "loss=" not in piped.stdout and "it/s" not in piped.stdout
 
 
 def same_results(a, b):
@@ -111,32 +108,39 @@ def same_results(a, b):
     assert (a / "samples.txt").read_text() == (b / "samples.txt").read_text()
 
 
+LAUNCHED = ("model=neural", "steps=10", "figures=false")  # and seed=1,2
+
+
 def launch(tmp_path, launcher, *extra):
     out = tmp_path / launcher
-    cli("train.py", "-m", f"hydra/launcher={launcher}", f"hydra.sweep.dir={out}", "model=neural", "seed=1,2",
-        "steps=10", "figures=false", *extra)
+    cli("train.py", "-m", f"hydra/launcher={launcher}", f"hydra.sweep.dir={out}", *LAUNCHED, "seed=1,2", *extra)
     return sorted(p for p in out.iterdir() if p.is_dir())
 
 
+@pytest.fixture
+def here(train_run):
+    """The two jobs of `launch` run in-process, one after the other, as the basic launcher runs them."""
+    return [train_run(*LAUNCHED, f"seed={seed}")[0] for seed in (1, 2)]
+
+
 @pytest.mark.slow
-def test_joblib_runs_jobs_in_parallel_processes_with_the_same_results(tmp_path):
-    basic = launch(tmp_path, "basic")
+def test_joblib_runs_jobs_in_parallel_processes_with_the_same_results(tmp_path, here):
     joblib = launch(tmp_path, "joblib", "hydra.launcher.n_jobs=2")
     assert len(joblib) == 2
     logs = [(d / "train.log").read_text() for d in joblib]
     assert all("metrics" in log for log in logs)
-    for a, b in zip(basic, joblib):
+    for a, b in zip(here, joblib):
         same_results(a, b)
 
 
 @pytest.mark.slow
-def test_ray_runs_a_sweep_on_a_local_ray_with_the_same_results(tmp_path):
+def test_ray_runs_a_sweep_on_a_local_ray_with_the_same_results(tmp_path, here):
     pytest.importorskip("ray")
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
-    basic = launch(tmp_path, "basic")
-    ray = launch(tmp_path, "ray")
+    # without Ray's dashboard, which takes seconds to start and is no part of running the jobs
+    ray = launch(tmp_path, "ray", "+hydra.launcher.ray.init.include_dashboard=false")
     assert len(ray) == 2
-    for a, b in zip(basic, ray):
+    for a, b in zip(here, ray):
         same_results(a, b)
 
 
@@ -214,7 +218,7 @@ def test_tensorboard_serves_every_runs_loss_curve(sweep):
         for run in runs:
             query = urllib.parse.urlencode({"run": run, "tag": "train/loss"})
             points = json.load(urllib.request.urlopen(f"{base}/plugin/scalars/scalars?{query}", timeout=10))
-            assert [p[1] for p in points] == list(range(21))  # [wall time, step, value]
+            assert [p[1] for p in points] == list(range(11))  # [wall time, step, value]
             assert points[-1][2] == pytest.approx(json.loads((out / run / "metrics.json").read_text())["train_nll"],
                                                   abs=0.02)
     finally:

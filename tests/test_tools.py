@@ -17,25 +17,23 @@ from makemore.tool_config import validate_sample, validate_score
 SEED_MAX = 2**64 - 1
 
 
-@pytest.fixture(scope="module")
-def ck(tmp_path_factory):
-    """A real run's checkpoint."""
-    out = tmp_path_factory.mktemp("run")
-    proc = cli("train.py", f"hydra.run.dir={out}", "sample.count=0", "figures=false", check=False)
-    assert proc.returncode == 0, proc.stderr
-    return out / "checkpoint.pt"
+@pytest.fixture
+def ck(finished_run):
+    """A real run's checkpoint (conftest's finished_run: only read)."""
+    return finished_run[0] / "checkpoint.pt"
 
 
 # --- sample and score ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("command, args, words", [
     ("sample", [], ["checkpoint is missing", "checkpoint='runs/<run>/checkpoint.pt'"]),
-    ("score", ["words=[anna]"], ["checkpoint is missing"]),
-    ("score", ["checkpoint={ck}"], ["words is missing", "words=[andrej,andrejq]"]),
-    ("sample", ["checkpoint={ck}", "count=abc"], ["count=abc", "'abc'", "Integer"]),
-    ("sample", ["checkpoint={ck}", "seed=1.5"], ["seed=1.5", "Integer"]),
-    ("sample", ["checkpoint={ck}", f"seed={SEED_MAX + 1}"], [f"seed={SEED_MAX + 1}", "[0, 2**64 - 1]"]),
-    ("sample", ["checkpoint={ck}", "count=-1"], ["count=-1", ">= 0"]),
+    pytest.param("score", ["words=[anna]"], ["checkpoint is missing"], marks=pytest.mark.slow),
+    pytest.param("score", ["checkpoint={ck}"], ["words is missing", "words=[andrej,andrejq]"], marks=pytest.mark.slow),
+    pytest.param("sample", ["checkpoint={ck}", "count=abc"], ["count=abc", "'abc'", "Integer"], marks=pytest.mark.slow),
+    pytest.param("sample", ["checkpoint={ck}", "seed=1.5"], ["seed=1.5", "Integer"], marks=pytest.mark.slow),
+    pytest.param("sample", ["checkpoint={ck}", f"seed={SEED_MAX + 1}"], [f"seed={SEED_MAX + 1}", "[0, 2**64 - 1]"],
+                 marks=pytest.mark.slow),
+    pytest.param("sample", ["checkpoint={ck}", "count=-1"], ["count=-1", ">= 0"], marks=pytest.mark.slow),
     ("score", ["checkpoint={ck}", "words=[zoë]"], ["words=[zoë]", "quoted", "\"words=['zoë']\""]),
 ])
 def test_a_bad_argument_ends_the_command_with_one_line(ck, command, args, words):
@@ -58,6 +56,7 @@ def test_a_single_word_is_scored_as_one_word(ck):
     assert word == "anna" and 1 < float(nll) < 4
 
 
+@pytest.mark.slow
 def test_no_names_is_nothing_to_print_whichever_sampler(ck):
     proc = cli("-m", "makemore.sample", f"checkpoint={ck}", "count=0", "batched=true", check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
