@@ -10,6 +10,7 @@ Timings are medians of repeats; the machine may be shared, so read the ratios, w
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -133,16 +134,19 @@ def bare_step(overrides, repeat=200):
     return timed(step, repeat)
 
 
+@functools.cache
 def in_run_step(overrides, steps):
     """Seconds a step costs inside `python train.py <overrides>`, as a user waits for it: the difference between
-    whole runs of steps + 1 and of 1 step, over `steps` (evaluations, checkpoints and logging included)."""
-    t = walls({n: [*TRAIN, "hydra.run.dir={tmp}", *overrides, f"steps={n}"] for n in (1, steps + 1)})
+    whole runs of steps + 1 and of 1 step, over `steps` (evaluations, checkpoints and logging included). A whole
+    command varies by some 0.2 s from one run to the next here: five of each. `overrides`: a tuple (measured once
+    a process)."""
+    t = walls({n: [*TRAIN, "hydra.run.dir={tmp}", *overrides, f"steps={n}"] for n in (1, steps + 1)}, repeat=5)
     return (t[steps + 1] - t[1]) / steps
 
 
 STEPS = {  # (what, overrides, steps for the in-run difference, repeats of the bare step)
-    "neural": ("neural bigram, full batch", ["model=neural"], 2000, 500),
-    "neural-mini": ("neural bigram, minibatches of 32", ["model=neural", "batch_size=32"], 2000, 500),
+    "neural": ("neural bigram, full batch", ["model=neural"], 5000, 500),
+    "neural-mini": ("neural bigram, minibatches of 32", ["model=neural", "batch_size=32"], 3000, 500),
     "mlp": ("mlp, full batch (5,439 windows)", ["model=mlp"], 200, 30),
     # an evaluation of the mlp (some 4,000 distinct validation windows) costs three steps of 32: every 100 steps
     "mlp-mini": ("mlp, minibatches of 32, evaluated every 100 steps", ["model=mlp", "batch_size=32",
@@ -158,7 +162,7 @@ def steps_table(which):
     rows = []
     for key in which:
         what, overrides, n, repeat = STEPS[key]
-        bare, run = bare_step(overrides, repeat), in_run_step(overrides, n)
+        bare, run = bare_step(overrides, repeat), in_run_step(tuple(overrides), n)
         rows.append((what, f"{bare * 1e3:.3f} ms", f"{run * 1e3:.3f} ms", f"{run / bare:.2f}x"))
     return table(rows, ["step", "bare step", "in a real run", "in-run / bare"])
 
@@ -170,7 +174,7 @@ def sweep_overhead(jobs=20, steps=100):
     t = walls({"one": [*TRAIN, "hydra.run.dir={tmp}", *common],
                "sweep": [*TRAIN[:2], "-m", *TRAIN[2:], "hydra.sweep.dir={tmp}", *common, f"seed={seeds}"]}, repeat=2)
     per_job = (t["sweep"] - t["one"]) / (jobs - 1)
-    step = in_run_step(["model=neural"], 2000)
+    step = in_run_step(("model=neural",), 5000)
     return t, per_job, per_job - steps * step
 
 
@@ -202,7 +206,7 @@ def speed(quick=False):
     W = torch.randn((27, 27), generator=torch.Generator().manual_seed(1), requires_grad=True)
     t_ref = timed(lambda: lecture_step(xs, ys, W), 10)
     t_bare = bare_step(["model=neural"], 500)
-    t_run = in_run_step(["model=neural"], 2000)
+    t_run = in_run_step(("model=neural",), 5000)
     rows.append(("one full-batch step of the neural bigram, bare", "the lecture's one-hot step", t_ref, t_bare))
     rows.append(("the same step inside `python train.py model=neural`", "the lecture's one-hot step", t_ref, t_run))
 
@@ -281,7 +285,7 @@ def makemore_py(path, steps=200):
                                  capture_output=True, text=True, env=env, check=True).stdout
         theirs = statistics.median(float(ms) for ms in re.findall(r"step time ([\d.]+)ms", out)[2:]) / 1e3
         settings = [f"model={kind}", "batch_size=32", "optimizer.lr=5e-4", "scheduler=constant"]
-        ours = in_run_step(settings, steps)
+        ours = in_run_step(tuple(settings), steps)
         rows.append((kind, f"{theirs * 1e3:.1f} ms", f"{ours * 1e3:.1f} ms", f"{ours / theirs:.2f}x"))
     print(table(rows, ["model (batch 32, AdamW lr 5e-4)", "makemore.py step", "makemore step in a real run",
                        "ours / theirs"]))

@@ -16,7 +16,8 @@ from makemore.models import MODELS
 log = logging.getLogger(__name__)
 CONF = Path(__file__).resolve().parents[1] / "conf"
 # Keys that say how a run was carried out or what it prints, not what it computes.
-NOT_HPARAMS = ("resume", "threads", "device", "figures", "eval_interval", "checkpoint_seconds", "optimized_metric", "sample")
+NOT_HPARAMS = ("resume", "threads", "device", "figures", "eval_interval", "checkpoint_seconds", "optimized_metric",
+               "sample")
 METRICS = ("train/nll", "val/nll", "test/nll")  # scalar tags the run writes; HParams shows their last value
 
 

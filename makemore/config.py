@@ -114,6 +114,9 @@ def validate(cfg):
     OmegaConf.to_object(cfg.model)
 
 
+_passed = set()  # the optimizer and scheduler settings check_optimizer has passed in this process
+
+
 def check_optimizer(cfg):
     """Refuse an optimizer or schedule that torch would refuse once training starts. Their nodes are untyped yaml
     (any torch.optim class, with its own keys), so each value is compared with the kind of value its option's
@@ -138,8 +141,6 @@ def check_optimizer(cfg):
         scheduler.step()
     _passed.add(key)
 
-
-_passed = set()  # the optimizer and scheduler settings check_optimizer has passed
 
 def _kind(value):
     """What a yaml default says a key holds: a number, true or false, or a list of numbers (else: anything)."""

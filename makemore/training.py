@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 LOSS_BYTES = 4 * 8  # per logit in training: the log-softmax, its gradient, float64 copies of the picked ones
 WRITE_EVERY = 1000  # train/loss values buffered at most before they are written to TensorBoard
-RESUMABLE = {"steps", "eval_interval", "checkpoint_seconds", "threads", "device", "sample", "figures", "resume", "optimized_metric"}
+RESUMABLE = {"steps", "eval_interval", "checkpoint_seconds", "threads", "device", "sample", "figures", "resume",
+             "optimized_metric"}
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
 
 
