@@ -49,7 +49,8 @@ def finished_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sweep(tmp_path_factory):
-    """A real 2x2 sweep through the CLI, once: counts and neural, two seeds each, without heatmaps. (sweep folder, process)"""
+    """A real 2x2 sweep through the CLI, once: counts and neural, two seeds each, without heatmaps; (sweep folder,
+    the finished process)."""
     out = tmp_path_factory.mktemp("sweep")
     proc = cli("train.py", "-m", f"hydra.sweep.dir={out}", f"data.path={NAMES}", "model=counts,neural",
                "seed=1,2", "steps=10", "sample.count=3", "figures=false")

@@ -53,8 +53,9 @@ def test_score_command_prints_each_words_nll(finished_run):
 def test_sweep_writes_one_complete_folder_per_job_and_tensorboard_sees_every_run(sweep):
     out, _ = sweep  # conftest: model=counts,neural seed=1,2 steps=10 sample.count=3 figures=false
     folders = sorted(p for p in out.iterdir() if p.is_dir())
+    jobs = [("counts", 1), ("counts", 2), ("neural", 1), ("neural", 2)]
     assert [f.name for f in folders] == [f"{i}_figures=False,model={m},sample.count=3,seed={s},steps=10"
-                                         for i, (m, s) in enumerate([("counts", 1), ("counts", 2), ("neural", 1), ("neural", 2)])]
+                                         for i, (m, s) in enumerate(jobs)]
     assert all(RUN_FILES <= files(f) for f in folders)
     runs = EventMultiplexer().AddRunsFromDirectory(str(out))
     runs.Reload()

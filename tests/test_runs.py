@@ -164,7 +164,8 @@ def test_a_sweep_job_resumed_by_hand_is_summarized_as_the_same_job(tmp_path):
 # --- 2. file system errors ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("where, cause", [
-    pytest.param("{tmp}/file", "is a file, not a folder", marks=pytest.mark.slow), ("{tmp}/file/run", "Not a directory"),
+    pytest.param("{tmp}/file", "is a file, not a folder", marks=pytest.mark.slow),
+    ("{tmp}/file/run", "Not a directory"),
     pytest.param("/proc/makemore", "cannot create the folder /proc/makemore", marks=pytest.mark.slow),
     pytest.param("{tmp}/" + "x" * 300, "File name too long", marks=pytest.mark.slow),
 ])
@@ -203,7 +204,8 @@ def test_a_read_only_file_system_is_one_line(small_fs, words):
     assert_clear_error(train(f"hydra.run.dir={ro}", f"data.path={words}", check=False), str(ro), "Read-only")
 
 
-@pytest.mark.parametrize("size, path", [pytest.param("16k", "", marks=pytest.mark.slow), ("40k", "/checkpoint.pt")])  # full at the start, or later
+@pytest.mark.parametrize("size, path", [pytest.param("16k", "", marks=pytest.mark.slow),  # full at the start,
+                                        ("40k", "/checkpoint.pt")])  # or later
 def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(small_fs, words, size, path):
     out = small_fs(f"size={size}") / "run"
     proc = train(f"hydra.run.dir={out}", f"data.path={words}", "context=2", check=False)
@@ -338,7 +340,8 @@ def test_train_help_lists_the_keys_with_their_comments():
     assert "hydra:" not in shown and "config_schema" not in shown
 
 
-@pytest.mark.parametrize("command, key", [("sample", "count: 10"), pytest.param("score", "words: ???", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("command, key", [("sample", "count: 10"),
+                                          pytest.param("score", "words: ???", marks=pytest.mark.slow)])
 def test_a_tools_help_lists_its_own_keys_only(command, key):
     shown = cli("-m", f"makemore.{command}", "--help").stdout
     assert key in shown and "checkpoint: ???" in shown

@@ -19,7 +19,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from helpers import NAMES, ROOT, cli, compose_config, events, hparams_of, metrics, same_weights
+from helpers import ROOT, cli, compose_config, events, hparams_of, metrics, same_weights
 from makemore.board import hparam_keys
 
 
