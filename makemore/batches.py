@@ -200,7 +200,7 @@ class Split:
         contexts of one token (at most V of them) would not fit, which only a smaller vocabulary helps."""
         if context > 1 and memory.fits(2 * 8 * self.vocab_size**2):
             return "use a shorter context"
-        return f"the data has {self.vocab_size - 1:,} distinct characters (data.path)"
+        return memory.fewer_characters(self.vocab_size)
 
     def _pair_keys(self, context):
         """Every prediction's (window, next) as one number in base V, a chunk of words at a time: a character's

@@ -19,6 +19,7 @@ from makemore import MakemoreError, memory
 from makemore.config import Config, validate
 from makemore.data import END, Vocab
 from makemore.models import MODELS, named
+from makemore.terminal import first_line
 
 TRAINING = ("rng", "since", "logged", "optimizer", "scheduler")  # what a resumed run continues from
 
@@ -101,15 +102,11 @@ def _read(path):
     except IsADirectoryError:
         raise MakemoreError(f"checkpoint {str(path)!r} is a directory, not a checkpoint file") from None
     except Exception as e:
-        raise MakemoreError(f"checkpoint {str(path)!r} cannot be loaded safely: {_first_line(e)}") from None
+        raise MakemoreError(f"checkpoint {str(path)!r} cannot be loaded safely: {first_line(e)}") from None
 
 
 class Damaged(Exception):
     """What is wrong with a checkpoint's content."""
-
-
-def _first_line(error):
-    return (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
 
 
 def _show(value):
@@ -157,7 +154,7 @@ def _config(config):
             raise Damaged(f"its config has no {sorted(OmegaConf.missing_keys(cfg))[0]}")
         validate(cfg)
     except OmegaConfBaseException as e:
-        raise Damaged(f"its config: {_first_line(e)} ({getattr(e, 'full_key', '')})") from None
+        raise Damaged(f"its config: {first_line(e)} ({getattr(e, 'full_key', '')})") from None
     except MakemoreError as e:
         raise Damaged(f"its config: {e}") from None
     for key in ("context", "sample.max_length"):  # null in a config: a run sets them before it saves
@@ -174,7 +171,7 @@ def _model_args(args, cls, config, cfg):
     try:
         OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(config), args))  # __post_init__ checks ranges
     except OmegaConfBaseException as e:
-        raise Damaged(f"model_args: {_first_line(e)} ({getattr(e, 'full_key', '')})") from None
+        raise Damaged(f"model_args: {first_line(e)} ({getattr(e, 'full_key', '')})") from None
     except MakemoreError as e:
         raise Damaged(f"model_args: {e}") from None
     return args
@@ -234,7 +231,7 @@ def check_training(state, fresh, loaded):
     try:
         trainer = loaded()
     except Exception as e:  # torch raises anything for a state dict it cannot use
-        raise Damaged(f"its optimizer or schedule does not fit this run's: {_first_line(e)}") from None
+        raise Damaged(f"its optimizer or schedule does not fit this run's: {first_line(e)}") from None
     if trainer.optimizer is not None:
         _like(state["optimizer"]["param_groups"], fresh.optimizer.state_dict()["param_groups"],
               "optimizer's param_groups")

@@ -16,6 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import II, MISSING, OmegaConf
 
 from makemore import MakemoreError
+from makemore.terminal import first_line
 
 SEED = (0, 2**64 - 1)  # what torch.manual_seed accepts
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -169,7 +170,7 @@ def _failing(cfg, group, what):
     try:
         yield
     except Exception as e:  # any torch.optim class may raise anything for a value it cannot use
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        reason = first_line(e)
         keys = {k: v for k, v in OmegaConf.to_container(cfg[group], resolve=True).items() if not k.startswith("_")}
         if not any(k in reason for k in keys):
             reason += " (" + ", ".join(f"{group}.{k}={v}" for k, v in keys.items()) + ")"

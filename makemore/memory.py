@@ -102,16 +102,27 @@ def _culprit(cls, config, vocab_size, args, need):
         if 2 * smaller <= need:
             shrunk.append((not fits(smaller), key == "data.path", smaller, key))
     if not shrunk:
-        return "use a smaller model (" + ", ".join(f"{_key(k)}={v}" for k, v in sizes.items()) + ")"
+        return smaller_model(args)
     key = min(shrunk)[-1]
     if key == "data.path":
-        return f"the data has {vocab_size - 1:,} distinct characters (data.path)"
+        return fewer_characters(vocab_size)
     return "use a shorter context" if key == "context" else f"use a smaller {_key(key)}"
 
 
 def _key(name):
     """A model's key as the command line names it."""
     return name if name == "context" else f"model.{name}"
+
+
+def smaller_model(args):
+    """Advice naming every size key of a model's keys (a dict or config node), as the command line names them."""
+    sizes = [(k, v) for k, v in args.items() if isinstance(v, int) and not isinstance(v, bool)]
+    return "use a smaller model (" + ", ".join(f"{_key(k)}={v}" for k, v in sizes) + ")"
+
+
+def fewer_characters(vocab_size):
+    """Advice where the data's vocabulary is what makes something large."""
+    return f"the data has {vocab_size - 1:,} distinct characters (data.path)"
 
 
 # --- what a forward pass holds ----------------------------------------------------------------------------

@@ -13,6 +13,11 @@ from makemore import MakemoreError
 INTERRUPTED = "error: interrupted; the run did not finish"
 
 
+def first_line(error):
+    """An exception's message as one line (its type's name where it has none)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
+
+
 def fail(error):
     """End the command: the error as one line on stderr, and its exit status."""
     print(f"error: {error}", file=sys.stderr)

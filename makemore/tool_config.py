@@ -14,7 +14,6 @@ from makemore import MakemoreError
 from makemore.config import SEED
 
 
-
 # Types only: the defaults, with what each key does, are in conf/sample.yaml and conf/score.yaml.
 @dataclass
 class SampleArgs:

@@ -78,10 +78,11 @@ def load_data(cfg):
 def build(cfg, vocab_size, device):
     """The configured model, its weights drawn from the run's seed; refused, before anything is allocated, where
     it would not fit in memory."""
-    if named(cfg.model._target_) is None:
+    found = named(cfg.model._target_)
+    if found is None:
         raise MakemoreError(f"bad config value model._target_={cfg.model._target_}: must name one of the models, "
                             f"as conf/model/*.yaml do")
-    cls, config = named(cfg.model._target_)
+    cls, config = found
     args = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if k != "_target_"}
     memory.check_model(cls, config, vocab_size, args)
     torch.manual_seed(cfg.seed)
@@ -144,12 +145,10 @@ def _largest(cfg, model, forward, loss, ids):
     """What to change where one example costs too much: the largest part of its cost, the model's forward pass,
     the loss's rows of V, or its tokens (where the logits are the largest output, a tie: the vocabulary)."""
     if loss >= max(forward, ids):
-        return f"the data has {model.vocab_size - 1:,} distinct characters (data.path)"
+        return memory.fewer_characters(model.vocab_size)
     if model.windowed and ids > forward:  # a window's tokens: a sequence model's are the words themselves
         return "use a shorter context"
-    sizes = [(f"model.{k}" if k != "context" else k, v) for k, v in cfg.model.items()
-             if isinstance(v, int) and not isinstance(v, bool)]
-    return "use a smaller model (" + ", ".join(f"{k}={v}" for k, v in sizes) + ")"
+    return memory.smaller_model(cfg.model)
 
 
 class Trainer:
@@ -199,7 +198,7 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
     train/loss is logged at every step, train/nll and val/nll at every evaluation. They are handed to TensorBoard
     and `save` (checkpoint.Checkpoints) is called together, in one burst: at the first evaluation, the last step,
     on Ctrl-C or SIGTERM (which stop the run between two steps), and at the first evaluation once
-    cfg.checkpoint_seconds have passed since the last burst, so that a run that stops leaves a recent good
+    cfg.checkpoint_seconds have passed since the last checkpoint, so that a run that stops leaves a recent good
     checkpoint and a fast step does not wait for a file, or for TensorBoard's writer thread, every few steps.
     """
     train, val = splits["train"], splits["val"]
@@ -207,7 +206,7 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
     steps, every, batch_size, seconds = cfg.steps, cfg.eval_interval, cfg.batch_size, cfg.checkpoint_seconds
     minibatch = batch_size is not None and trainer.optimizer is not None
     skip = state is not None and state["logged"]  # the first step's scalars were written before the checkpoint
-    pending, constant, val_nll = Pending(writer, cfg, save.path), None, None
+    pending, constant, val_nll, saved_at = Pending(writer, cfg, save.path), None, None, -math.inf
     with caught(signal.SIGINT, signal.SIGTERM) as signals:
         runs.began()  # from here a signal saves a checkpoint, and what the run wrote stays
         bar = tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5)
@@ -241,10 +240,10 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
                         val_nll = val.nll(model).item() if constant is None or val_nll is None else val_nll
                         pending.scalars.append(("val/nll", val_nll, step))
                 bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-                if step == steps or time.monotonic() - pending.since >= seconds:
+                if step == steps or time.monotonic() - saved_at >= seconds:
                     pending.write()  # first: it stops the run at a loss that is not finite, before saving
                     save(step, trainer.state(rng, True))
-                    pending.saved = step
+                    pending.saved, saved_at = step, time.monotonic()
             elif len(pending.losses) >= WRITE_EVERY:  # between far-apart evaluations too, so a stop never waits long
                 pending.write()
             if trainer.optimizer is None:  # a model that learns nothing here: its loss is the same at every step
@@ -263,8 +262,7 @@ class Pending:
     def __init__(self, writer, cfg, path):
         self.writer, self.cfg, self.path = writer, cfg, path
         self.losses, self.scalars = [], []  # (step, train/loss as a tensor); (tag, value, step)
-        # when the last burst was (the first evaluation makes one), the step of the last checkpoint, the last loss
-        self.since, self.saved, self.last = -math.inf, None, None
+        self.saved, self.last = None, None  # the step of the last checkpoint, the last loss written
 
     def write(self):
         """Write them; stop the run at the first train/loss that is not finite."""
@@ -281,7 +279,7 @@ class Pending:
         # take turns with the steps that follow (which, at 5 ms a turn, slowed every step by a fifth)
         self.writer.flush()
         self.last = values[-1] if values else self.last
-        self.losses, self.scalars, self.since = [], [], time.monotonic()
+        self.losses, self.scalars = [], []
 
 
 def where_from(drawn, splits):
