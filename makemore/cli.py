@@ -2,6 +2,7 @@
 its --help, which lists the command's own keys with their comments."""
 
 import functools
+import gc
 import logging
 import os
 import re
@@ -9,6 +10,7 @@ import shlex
 import signal
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -65,6 +67,19 @@ def _swap_sigterm(olds, new):
 # swallowed by an import and leave a library half-imported. A sweep's job gets KeyboardInterrupt back; a single
 # run a handler of its own (makemore/runs.py) from the moment Hydra writes into its folder.
 _swap_sigint(signal.default_int_handler, _stop)
+
+
+@contextmanager
+def importing():
+    """Around an import inside a task (torch, once a command's arguments are known to be good, so that a bad one
+    is said at once): Ctrl-C ends the process at once with one line there too. What it imported is then left
+    alone by the garbage collector, in its collections and at exit (see train.py)."""
+    _swap_sigint(signal.default_int_handler, _stop)
+    try:
+        yield
+    finally:
+        _swap_sigint(_stop, signal.default_int_handler)
+    gc.freeze()
 
 
 def _thread_error(args):

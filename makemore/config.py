@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
 from hydra.core.config_store import ConfigStore
 from hydra.utils import instantiate
 from omegaconf import II, MISSING, OmegaConf
@@ -123,6 +122,8 @@ def check_optimizer(cfg):
     (any torch.optim class, with its own keys), so each value is compared with the kind of value its option's
     file gives it, and then the two are built on a stand-in weight and take a first step, as training would.
     Settings that passed once in this process (the jobs of a sweep over other keys) are not checked again."""
+    import torch  # here, not above: the sample and score commands check their arguments with SEED, before torch
+
     settings = {group: OmegaConf.to_container(cfg[group], resolve=True) for group in ("optimizer", "scheduler")}
     key = repr(settings)
     if key in _passed:
