@@ -1,8 +1,13 @@
 """Fixtures: small data files, in-process runs, and the real CLI runs several tests only read. Shared helpers
 are in helpers.py."""
 
+import json
+import os
+import subprocess
+
 import pytest
 import torch
+from filelock import FileLock
 
 from helpers import FINISHED, NAMES, cli, compose_config
 from makemore.training import run
@@ -38,20 +43,30 @@ def train_run(tmp_path):
     return train
 
 
+def once(tmp_path_factory, name, command):
+    """Run a CLI command into the folder `name` once for the whole session, whichever pytest-xdist worker needs it
+    first (the others wait for it): (folder, the finished process)."""
+    root = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else \
+        tmp_path_factory.getbasetemp()
+    out, done = root / name, root / f"{name}.json"
+    with FileLock(root / f"{name}.lock"):
+        if not done.exists():
+            proc = cli(*(a.format(out=out) for a in command))
+            done.write_text(json.dumps([proc.args, proc.returncode, proc.stdout, proc.stderr]))
+    return out, subprocess.CompletedProcess(*json.loads(done.read_text()))
+
+
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory):
-    """`python train.py` on the real names.txt (with its heatmap), once: (run folder, the finished process).
-    Tests only read it; one that runs into it or changes it works on a copy (helpers.copy_run)."""
-    out = tmp_path_factory.mktemp("finished") / "run"
-    proc = cli("train.py", f"hydra.run.dir={out}", *FINISHED)
-    return out, proc
+    """`python train.py` on the real names.txt (with its heatmap): (run folder, the finished process). Tests only
+    read it; one that runs into it or changes it works on a copy (helpers.copy_run)."""
+    return once(tmp_path_factory, "finished", ["train.py", "hydra.run.dir={out}", *FINISHED])
 
 
 @pytest.fixture(scope="session")
 def sweep(tmp_path_factory):
-    """A real 2x2 sweep through the CLI, once: counts and neural, two seeds each, without heatmaps; (sweep folder,
-    the finished process)."""
-    out = tmp_path_factory.mktemp("sweep")
-    proc = cli("train.py", "-m", f"hydra.sweep.dir={out}", f"data.path={NAMES}", "model=counts,neural",
-               "seed=1,2", "steps=10", "sample.count=3", "figures=false")
-    return out, proc
+    """A real 2x2 sweep through the CLI: counts and neural, two seeds each, without heatmaps; (sweep folder, the
+    finished process)."""
+    return once(tmp_path_factory, "sweep", ["train.py", "-m", "hydra.sweep.dir={out}", f"data.path={NAMES}",
+                                            "model=counts,neural", "seed=1,2", "steps=10", "sample.count=3",
+                                            "figures=false"])

@@ -18,7 +18,7 @@ def names():
 
 @pytest.mark.parametrize("batched, context, count, cells", [
     (True, 2, 20_000, 500),
-    pytest.param(False, 1, 3_000, 250, marks=pytest.mark.slow),  # a model call per character: slower
+    pytest.param(False, 1, 1_000, 150, marks=pytest.mark.slow),  # a model call per character: slower
 ])
 def test_transitions_of_the_samples_follow_P(names, batched, context, count, cells):
     model = Counts(27, context=context, smoothing=0.1)
