@@ -23,6 +23,7 @@ def test_train_with_defaults_writes_a_complete_run_folder(finished_run):
     assert 2.4 < metrics(out)["train_nll"] < 2.5
 
 
+@pytest.mark.slow
 def test_default_run_folder_is_under_runs_and_named_by_its_overrides(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "names.txt").write_text("emma\nolivia\nava\n")
@@ -67,6 +68,7 @@ def test_sweep_writes_one_complete_folder_per_job_and_tensorboard_sees_every_run
     assert metrics(folders[2])["val_nll"] != metrics(folders[3])["val_nll"]
 
 
+@pytest.mark.slow
 def test_a_sweep_optimizing_an_empty_split_fails_before_training(tmp_path):
     proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "data.val_fraction=0", "steps=1", "figures=false",
                check=False)

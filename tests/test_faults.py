@@ -103,6 +103,7 @@ def test_scoring_a_character_outside_the_vocabulary_is_one_line(finished_run):
 
 # --- faults during training --------------------------------------------------------------------------
 
+@pytest.mark.slow  # in-process: test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds
 def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "optimizer.lr=1e6", "checkpoint_seconds=0",
                check=False)  # a checkpoint at every evaluation
@@ -224,6 +225,7 @@ def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
     torch.load(tmp_path / "checkpoint.pt", weights_only=True)
 
 
+@pytest.mark.slow  # the summary's row for a failed job is also checked in-process (test_tools)
 def test_a_failed_sweep_job_leaves_the_others_whole_and_a_row_saying_so(tmp_path):
     proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "model.smoothing=1,-1", "steps=3", check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
@@ -255,10 +257,18 @@ def malicious(tmp_path):
     return path, marker
 
 
+def test_a_checkpoint_that_would_run_code_is_refused_unread(malicious):
+    ck, marker = malicious
+    with pytest.raises(MakemoreError, match="cannot be loaded safely"):
+        checkpoint.load(ck)
+    assert not marker.exists()
+
+
+@pytest.mark.slow  # each command's one line; checkpoint.load's refusal, which they share, is not slow (above)
 @pytest.mark.parametrize("command", [
     ["-m", "makemore.sample", "checkpoint={ck}"],
-    pytest.param(["-m", "makemore.score", "checkpoint={ck}", "words=[emma]"], marks=pytest.mark.slow),
-    pytest.param(["train.py", "resume={ck}", "hydra.run.dir={tmp}/resume"], marks=pytest.mark.slow),
+    ["-m", "makemore.score", "checkpoint={ck}", "words=[emma]"],
+    ["train.py", "resume={ck}", "hydra.run.dir={tmp}/resume"],
 ])
 def test_a_checkpoint_that_would_run_code_is_refused(malicious, tmp_path, command):
     ck, marker = malicious

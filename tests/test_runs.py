@@ -62,6 +62,7 @@ def test_a_run_refused_over_a_run_folder_leaves_every_byte_of_it(tmp_path, finis
     assert contents(out) == before
 
 
+@pytest.mark.slow  # as test_a_run_refused_over_a_run_folder_leaves_every_byte_of_it, for a folder of other files
 def test_a_folder_that_holds_anything_else_is_refused_untouched(tmp_path, words):
     out = tmp_path / "notes"
     out.mkdir()
@@ -165,7 +166,7 @@ def test_a_sweep_job_resumed_by_hand_is_summarized_as_the_same_job(tmp_path):
 
 @pytest.mark.parametrize("where, cause", [
     pytest.param("{tmp}/file", "is a file, not a folder", marks=pytest.mark.slow),
-    ("{tmp}/file/run", "Not a directory"),
+    pytest.param("{tmp}/file/run", "Not a directory", marks=pytest.mark.slow),  # not slow: the full disk below
     pytest.param("/proc/makemore", "cannot create the folder /proc/makemore", marks=pytest.mark.slow),
     pytest.param("{tmp}/" + "x" * 300, "File name too long", marks=pytest.mark.slow),
 ])
@@ -334,6 +335,7 @@ def test_a_pipe_closed_early_leaves_a_whole_run_and_no_traceback(tmp_path, words
     assert len((out / "samples.txt").read_text().splitlines()) == 20
 
 
+@pytest.mark.slow  # the tools' --help, made the same way, is not slow
 def test_train_help_lists_the_keys_with_their_comments():
     shown = cli("train.py", "--help").stdout
     assert "steps: 100                 # optimizer steps" in shown and "model: counts" in shown

@@ -236,6 +236,7 @@ def test_a_checkpoint_is_checked_before_use(tmp_path, trained, name):
     assert all(w in message for w in words), message
 
 
+@pytest.mark.slow  # a tool's one line for a MakemoreError is not slow in test_tools (a missing checkpoint)
 @pytest.mark.parametrize("name", ["model_args huge"])  # the one line of every damage above, as test_faults' too
 def test_the_sample_command_names_a_damaged_checkpoint_in_one_line(tmp_path, trained, name):
     damage, model, words = DAMAGES[name]
