@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 import torch
 
-from helpers import NAMES, cli, compose_config, metrics, whole
-from makemore import MakemoreError
+from helpers import NAMES, compose_config, metrics, whole
+from makemore import MakemoreError, checkpoint
 from makemore.data import read_words
 from makemore.models import Counts, Neural
 from makemore.sampling import sample, score
@@ -103,11 +103,11 @@ def test_the_counts_model_stores_only_the_windows_that_occur(names, context):
     assert score(model, names.vocab, ["emma"])[0] < score(model, names.vocab, ["qzxv"])[0]
 
 
-@pytest.mark.slow
 def test_a_context_3_run_samples_and_scores_from_its_checkpoint(train_run, names_subset):
+    """As the sample and score commands do (test_cli: the commands)."""
     out, _ = train_run(f"data.path={names_subset}", "model=neural", "context=3", "steps=5", "sample.count=4")
-    ck = out / "checkpoint.pt"
-    assert cli("-m", "makemore.sample", f"checkpoint={ck}", "count=4").stdout.splitlines() == \
-        (out / "samples.txt").read_text().splitlines()
-    nll = float(cli("-m", "makemore.score", f"checkpoint={ck}", "words=[emma]").stdout.split()[1])
+    model, vocab, state = checkpoint.load(out / "checkpoint.pt")
+    drawn = sample(model, 4, state["config"]["seed"], max_length=state["config"]["sample"]["max_length"])
+    assert [vocab.decode(w) for w in drawn] == (out / "samples.txt").read_text().splitlines()
+    (nll,) = score(model, vocab, ["emma"])
     assert 0 < nll < 10 and metrics(out)["steps"] == 5
