@@ -18,6 +18,9 @@ import pytest
 from hydra.core.override_parser.types import Quote, QuotedString
 
 from helpers import FINISHED, NAMES, ROOT, assert_clear_error, cli, compose_config, copy_run, metrics, wait_for
+from makemore import MakemoreError
+from makemore.runs import claim
+from makemore.terminal import file_error
 
 TRAIN = str(ROOT / "train.py")
 FAST = ("figures=false", "sample.count=2")  # the counts model, no heatmap: a run is about the imports
@@ -164,17 +167,28 @@ def test_a_sweep_job_resumed_by_hand_is_summarized_as_the_same_job(tmp_path):
 
 # --- 2. file system errors ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("where, cause", [
-    pytest.param("{tmp}/file", "is a file, not a folder", marks=pytest.mark.slow),
-    pytest.param("{tmp}/file/run", "Not a directory", marks=pytest.mark.slow),  # not slow: the full disk below
-    pytest.param("/proc/makemore", "cannot create the folder /proc/makemore", marks=pytest.mark.slow),
-    pytest.param("{tmp}/" + "x" * 300, "File name too long", marks=pytest.mark.slow),
-])
-def test_a_run_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path, words, where, cause):
+WHERE = [("{tmp}/file", "is a file, not a folder"), ("{tmp}/file/run", "Not a directory"),
+         ("/proc/makemore", "cannot create the folder /proc/makemore"), ("{tmp}/" + "x" * 300, "File name too long")]
+
+
+@pytest.mark.parametrize("where, cause", WHERE)
+def test_a_run_folder_that_cannot_be_made_is_named_with_the_cause(tmp_path, words, where, cause):
+    """What the run's Hydra callback says (RunFolder), as the command composes the config; nothing made."""
     (tmp_path / "file").write_text("x")
     where = where.format(tmp=tmp_path)
-    proc = train(f"hydra.run.dir={where}", f"data.path={words}", *FAST, check=False)
-    assert_clear_error(proc, where, cause)
+    with pytest.raises((MakemoreError, OSError)) as e:
+        claim(compose_config(f"hydra.run.dir={where}", f"data.path={words}", *FAST, hydra=True))
+    message = str(file_error(e.value) if isinstance(e.value, OSError) else e.value)
+    assert where in message and cause in message and "\n" not in message, message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "words.txt"]
+
+
+@pytest.mark.slow
+def test_a_run_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path, words):
+    where, cause = WHERE[1]
+    where = where.format(tmp=tmp_path)
+    (tmp_path / "file").write_text("x")
+    assert_clear_error(train(f"hydra.run.dir={where}", f"data.path={words}", *FAST, check=False), where, cause)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "words.txt"]
 
 
