@@ -45,23 +45,29 @@ class Counted:
 
     def __init__(self, X, N, total):
         self.X, self.N, self.total = X, N, total
-        self._parts = {}
+        self._parts, self._weights = {}, {}
 
     def to(self, device):
         return Counted(self.X.to(device), self.N.to(device), self.total)
 
+    def weights(self, dtype):
+        """The weight of each (window, next) pair in the NLL, as a (n * V) vector of the log-probabilities' dtype:
+        minus its share of the examples."""
+        if dtype not in self._weights:
+            self._weights[dtype] = (self.N.double() / -self.total).to(dtype).view(-1)
+        return self._weights[dtype]
+
     @cached_property
-    def pairs(self):
-        """The (window, next) pairs that occur, as places in the flattened (n, V) logits, and the weight of each in
-        the NLL: minus its share of the examples. A pair never seen adds nothing (not 0 * log 0, which is nan)."""
-        at = self.N.view(-1).nonzero().squeeze(1)
-        return at, self.N.view(-1)[at].double() / -self.total
+    def seen(self):
+        return self.N.view(-1) > 0
 
     def nll(self, model):
-        """Its share of the NLL of the split: the weighted sum of the log-probabilities of the pairs that occur."""
-        at, weight = self.pairs
-        logp = model.next_logits(self.X).log_softmax(-1)  # model(X)[:, -1], without the windows' unfolding
-        return logp.view(-1)[at].double() @ weight
+        """Its share of the NLL of the split: the weighted sum of the log-probabilities of the pairs that occur. One
+        dot over every (window, next) cell, the cheapest to differentiate at every step of full-batch training."""
+        logp = model.next_logits(self.X).log_softmax(-1).view(-1)  # model(X)[:, -1], without the windows' unfolding
+        if not logp.requires_grad:  # a model without weights may give a probability of 0 where nothing occurs (the
+            logp = torch.where(self.seen, logp, 0.0)  # counts model, smoothing=0): not 0 * log 0, which is nan
+        return logp @ self.weights(logp.dtype)
 
     def parts(self, windows):
         """The table in pieces of at most `windows` windows, whose NLLs add up to the whole's (made once)."""

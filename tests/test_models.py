@@ -69,6 +69,25 @@ def test_neural_starts_from_the_lectures_random_weights():
     assert torch.equal(W.detach(), torch.randn((27, 27), generator=torch.Generator().manual_seed(2147483647)))
 
 
+@pytest.mark.parametrize("context", [1, 2])
+def test_neural_logits_of_every_window_in_order_are_the_rows_picked_one_by_one(context):
+    """Given every window in order (a bigram's distinct windows), the model's logits are W itself, not a gather of
+    its rows: the same values and the same gradient as picking each window's row in another order."""
+    torch.manual_seed(0)
+    model = Neural(27, context=context)
+    every = torch.cartesian_prod(*[torch.arange(27)] * context).view(-1, context)
+    order = torch.randperm(len(every))
+    picked = model.next_logits(every[order])
+    target = torch.randn(picked.shape)
+    (picked * target).sum().backward()
+    by_row = model.W.grad.clone()
+    model.W.grad = None
+    whole = model.next_logits(every)
+    (whole[order] * target).sum().backward()
+    assert torch.equal(whole[order], picked) and torch.equal(model.W.grad, by_row)
+    assert torch.equal(model.next_logits(every[:5]), model.W[:5])  # a few windows: their rows
+
+
 def test_neural_without_reg_converges_to_the_counts_model(names):
     neural = trained(Neural(27, reg=0.0), whole(names), steps=3000)
     assert whole(names).nll(neural).item() == pytest.approx(whole(names).nll(counts(names, 0.0)).item(), abs=0.01)

@@ -38,9 +38,21 @@ class Neural(Windowed):
         rows = vocab_size**context
         self.W = nn.Parameter(torch.randn((rows, vocab_size)))  # the lecture's: drawn from the seeded RNG
         self.register_buffer("place", place_values(vocab_size, context), persistent=False)
+        self._last = None  # (windows, their rows of W, or None where they are every row in order)
 
     def next_logits(self, windows):
-        return self.W[(windows * self.place).sum(1)]  # the window's row: its one-hot vector times W
+        rows = self._rows(windows)
+        return self.W if rows is None else self.W[rows]
+
+    def _rows(self, windows):
+        """The row of W that each window picks (its one-hot vector times W): None where the windows are every row in
+        order, as a bigram's distinct windows are, so that the logits are W itself, with no gather to differentiate
+        at every step. Kept for the last windows given, which full-batch training gives at every step."""
+        if self._last is None or self._last[0] is not windows:
+            rows = (windows * self.place).sum(1)
+            every = len(rows) == len(self.W) and bool((rows == torch.arange(len(rows), device=rows.device)).all())
+            self._last = (windows, None if every else rows)
+        return self._last[1]
 
     def penalized(self, nll):
         w = self.W.view(-1)
