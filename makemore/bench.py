@@ -3,6 +3,7 @@
     python -m makemore.bench            # names.txt: counting, steps (bare and inside a real run), sampling,
                                         # start-up, a 20-job sweep
     python -m makemore.bench --models   # `python train.py model=<each>`: parameters, NLLs, time, time to a loss
+    python -m makemore.bench --contexts # counts and mlp at contexts 3, 5 and 8: val NLL and peak memory
     python -m makemore.bench --scale    # 1M and 10M line files: whole runs, their passes, peak memory
     python -m makemore.bench --makemore path/to/makemore.py   # its step beside ours, at its own settings
 
@@ -272,6 +273,21 @@ def models(names=("counts", "neural", "mlp", "rnn", "gru", "bow", "transformer")
                        "time to the target val NLL"]))
 
 
+def contexts(lengths=(3, 5, 8)):
+    """The counts model (smoothing 0.1, its best at context 3) beside the mlp at longer contexts: val NLL, and the
+    peak resident memory of the whole run."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for context in lengths:
+            row = [str(context)]
+            for model in ("counts model.smoothing=0.1", "mlp"):
+                out = Path(tmp) / f"{context}_{model.split()[0]}"
+                _, mb = run_measured([*TRAIN, *f"model={model}".split(), f"context={context}", f"hydra.run.dir={out}"])
+                row += [f"{json.loads((out / 'metrics.json').read_text())['val_nll']:.4f}", f"{mb:.0f} MB"]
+            rows.append(row)
+    print(table(rows, ["context", "counts val NLL", "counts peak memory", "mlp val NLL", "mlp peak memory"]))
+
+
 # --- makemore.py beside us -----------------------------------------------------------------------------------
 
 def makemore_py(path, steps=200):
@@ -334,12 +350,15 @@ def scale():
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", action="store_true", help="only the default run of every model")
+    parser.add_argument("--contexts", action="store_true", help="only counts and mlp at contexts 3, 5 and 8")
     parser.add_argument("--scale", action="store_true", help="only whole runs on 1M and 10M line files")
     parser.add_argument("--makemore", type=Path, help="karpathy/makemore's makemore.py, to time its step beside ours")
     parser.add_argument("--quick", action="store_true", help="steps of the bigram and the mlp only")
     args = parser.parse_args()
     if args.models:
         models()
+    elif args.contexts:
+        contexts()
     elif args.scale:
         scale()
     elif args.makemore:
