@@ -18,6 +18,7 @@ from helpers import (NAMES, ROOT, after_a_second, assert_clear_error, cli, compo
                      scalars, wait_for)
 from makemore import MakemoreError, checkpoint
 from makemore.cli import one_line
+from makemore.terminal import INTERRUPTED
 from makemore.training import run
 
 OUTPUTS = ("checkpoint.pt", "samples.txt", "metrics.json")
@@ -154,6 +155,17 @@ def test_ctrl_c_before_training_is_one_line(tmp_path, moment):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130 and stderr.strip() == "error: interrupted; the run did not finish"
     assert not (out / "checkpoint.pt").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_sample_command_imports_torch_is_one_line(finished_run):
+    """The sample and score commands import torch once their arguments are good, inside the task."""
+    cmd = [sys.executable, "-m", "makemore.sample", f"checkpoint={finished_run[0] / 'checkpoint.pt'}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(Path(f"/proc/{proc.pid}/maps"), has="libtorch_cpu")
+    proc.send_signal(signal.SIGINT)
+    out, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and stderr.strip() == INTERRUPTED and out == ""
 
 
 @pytest.mark.slow
