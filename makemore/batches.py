@@ -16,6 +16,9 @@ import torch
 from makemore import memory
 
 EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exact evaluation
+# a (window, next) cell of the count table: its count, the counts model's copy of it, its weight in the NLL (float32)
+# and whether it occurs
+CELL_BYTES = 8 + 8 + 4 + 1
 
 
 @dataclass
@@ -185,8 +188,7 @@ class Split:
         else:
             rows, n = distinct_rows(self._pair_chunks(context), V, context + 1)
         X, which = np.unique(rows[:, :context], axis=0, return_inverse=True)
-        # the table, the counts model's copy of it, and the weights of its cells in the NLL (float32, and a mask)
-        memory.require((2 * 8 + 5) * len(X) * V, f"the counts of {len(X):,} distinct windows x {V:,} tokens",
+        memory.require(CELL_BYTES * len(X) * V, f"the counts of {len(X):,} distinct windows x {V:,} tokens",
                        self._too_many_windows(context))
         N = np.zeros((len(X), V), dtype=np.int64)
         np.add.at(N, (which.reshape(-1), rows[:, context]), n)
@@ -204,7 +206,7 @@ class Split:
     def _too_many_windows(self, context):
         """What to change where the counts of the distinct windows would not fit: the context, unless even the
         contexts of one token (at most V of them) would not fit, which only a smaller vocabulary helps."""
-        if context > 1 and memory.fits((2 * 8 + 5) * self.vocab_size**2):
+        if context > 1 and memory.fits(CELL_BYTES * self.vocab_size**2):
             return "use a shorter context"
         return memory.fewer_characters(self.vocab_size)
 
