@@ -84,13 +84,17 @@ def _open(path):
     return open(path, "rb")
 
 
+def _unreadable(path, error):
+    return MakemoreError(f"data.path {path!r} cannot be read: {error.strerror}")
+
+
 def data_digest(path):
     """A digest of the data file's bytes: whether two runs read the same data."""
     try:
         with _open(path) as f:
             return hashlib.file_digest(f, "sha1").hexdigest()
     except OSError as e:
-        raise MakemoreError(f"data.path {path!r} cannot be read: {e.strerror}") from None
+        raise _unreadable(path, e) from None
 
 
 def _codes(raw):
@@ -276,7 +280,7 @@ def read_words(path):
                     block.append(part)
                 lengths.append(lens.astype(np.min_scalar_type(lens.max(initial=0))))  # 1 byte a name, not 8
     except OSError as e:
-        raise MakemoreError(f"data.path {path!r} cannot be read: {e.strerror}") from None
+        raise _unreadable(path, e) from None
     lengths = np.concatenate([*lengths, lines.finish()], dtype=np.int64)
     if len(lengths) == 0:
         raise MakemoreError(f"data.path {path!r} holds no words (it is empty or all lines are blank)")
