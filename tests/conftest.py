@@ -29,6 +29,15 @@ def names_subset(tmp_path):
 
 
 @pytest.fixture
+def many_names(tmp_path):
+    """names.txt 300 times over (9.6M names): reading and counting them takes a second or more even on a quiet
+    machine, time enough for a test to signal a run that has started but not yet trained."""
+    path = tmp_path / "many.txt"
+    path.write_text(NAMES.read_text() * 300)
+    return path
+
+
+@pytest.fixture
 def train_run(tmp_path):
     """Run training in-process on a composed config; returns (run folder, value returned to Hydra)."""
     count = 0

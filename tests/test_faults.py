@@ -14,8 +14,8 @@ import pytest
 import torch
 from hydra.errors import MissingConfigException
 
-from helpers import (NAMES, ROOT, after_a_second, assert_clear_error, cli, compose_config, metrics, same_weights,
-                     scalars, wait_for)
+from helpers import (ROOT, after_a_second, assert_clear_error, cli, compose_config, metrics, same_weights, scalars,
+                     wait_for)
 from makemore import MakemoreError, checkpoint
 from makemore.cli import one_line
 from makemore.terminal import INTERRUPTED
@@ -139,11 +139,9 @@ def test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpo
 
 @pytest.mark.slow
 @pytest.mark.parametrize("moment", ["importing torch", "reading the data"])
-def test_ctrl_c_before_training_is_one_line(tmp_path, moment):
-    data = tmp_path / "many.txt"  # 3.2M names: reading them takes a second or more
-    data.write_text(NAMES.read_text() * 100)
+def test_ctrl_c_before_training_is_one_line(tmp_path, many_names, moment):
     out = tmp_path / "run"
-    cmd = [sys.executable, "train.py", f"hydra.run.dir={out}", f"data.path={data}", "model=neural"]
+    cmd = [sys.executable, "train.py", f"hydra.run.dir={out}", f"data.path={many_names}", "model=neural"]
     # with SIGINT as a terminal delivers it, also where this test runs as a background job that ignores it
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
