@@ -131,7 +131,7 @@ def bare_step(overrides, repeat=200):
         else:
             index = torch.randint(train.size(model), (cfg.batch_size,), generator=trainer.g).numpy()
             nll = train.examples(index, model).nll(model)
-        trainer.step(model, model.penalized(nll))
+        trainer.step(model, model.penalized(nll, cfg.reg))
 
     return timed(step, repeat)
 
@@ -282,7 +282,7 @@ def contexts(lengths=(3, 5, 8)):
     with tempfile.TemporaryDirectory() as tmp:
         for context in lengths:
             row = [str(context)]
-            for model in ("counts model.smoothing=0.1", "mlp"):
+            for model in ("counts smoothing=0.1", "mlp"):
                 out = Path(tmp) / f"{context}_{model.split()[0]}"
                 _, mb = run_measured([*TRAIN, *f"model={model}".split(), f"context={context}", f"hydra.run.dir={out}"])
                 row += [f"{json.loads((out / 'metrics.json').read_text())['val_nll']:.4f}", f"{mb:.0f} MB"]
@@ -302,7 +302,7 @@ def makemore_py(path, steps=200):
                                   "--max-steps", str(steps), "--num-workers", "0"],
                                  capture_output=True, text=True, env=env, check=True).stdout
         theirs = statistics.median(float(ms) for ms in re.findall(r"step time ([\d.]+)ms", out)[2:]) / 1e3
-        settings = [f"model={kind}", "batch_size=32", "optimizer.lr=5e-4", "scheduler=constant"]
+        settings = [f"model={kind}", "batch_size=32", "lr=5e-4", "scheduler=constant"]
         ours = in_run_step(tuple(settings), steps)
         rows.append((kind, f"{theirs * 1e3:.1f} ms", f"{ours * 1e3:.1f} ms", f"{ours / theirs:.2f}x"))
     print(table(rows, ["model (batch 32, AdamW lr 5e-4)", "makemore.py step", "makemore step in a real run",

@@ -11,7 +11,8 @@ from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard.summary import hparams
 
 from makemore import figures
-from makemore.models import MODELS
+from makemore.config import option_keys
+from makemore.models import MODELS, named
 
 log = logging.getLogger(__name__)
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -36,29 +37,36 @@ def hparam_keys():
     """Every key a run of any model, optimizer or schedule can have, so that every run of a sweep logs the same
     set (the HParams tab drops keys that some runs lack): each group's options, read from their schemas."""
     keys = {f"model.{f.name}" for _, config in MODELS.values() for f in fields(config)
-            if not f.name.startswith("_") and f.name != "context"}
+            if not f.name.startswith("_") and not _from_the_run(f)}
     for group in ("optimizer", "scheduler"):
         for option in (CONF / group).glob("*.yaml"):
-            keys |= {f"{group}.{k}" for k in OmegaConf.load(option) if not k.startswith("_")}
+            keys |= {f"{group}.{k}" for k in option_keys(group, option) if not k.startswith("_")}
     return frozenset(keys)
 
 
-def hparam_values(cfg):
+def _from_the_run(field):
+    """A model key that is a top-level key of the run (context, smoothing), which HParams shows once, there."""
+    return isinstance(field.default, str) and field.default.startswith("${")
+
+
+def hparam_values(cfg, ignored=()):
     """The run's hyperparameters: its top-level keys, the model, optimizer and schedule (by name) and their keys;
-    NaN for a key this run's choices lack; 0 for a full-batch batch_size."""
+    NaN for a key this run's choices lack or its model does not use (`ignored`); 0 for a full-batch batch_size."""
     config = OmegaConf.to_container(cfg, resolve=True)
     names = {"model": next(n for n, (cls, _) in MODELS.items() if config["model"]["_target_"].endswith(cls.__name__)),
              "optimizer": config["optimizer"]["_target_"].rsplit(".", 1)[1],
              "scheduler": config["scheduler"]["_target_"].rsplit(".", 1)[1]}
-    flat = {k: v for k, v in _flat(config).items() if k.split(".")[0] not in NOT_HPARAMS and k != "model.context"}
+    shared = {f"model.{f.name}" for f in fields(named(config["model"]["_target_"])[1]) if _from_the_run(f)}
+    flat = {k: math.nan if k in ignored else v for k, v in _flat(config).items()
+            if k.split(".")[0] not in NOT_HPARAMS and k not in shared}
     values = names | {k: flat.get(k, math.nan) for k in sorted(hparam_keys() | set(flat))}
     values["batch_size"] = values["batch_size"] or 0  # 0: full batch
     return {k: str(v) if isinstance(v, (list, type(None))) else v for k, v in values.items()}
 
 
-def log_hparams(writer, cfg):
+def log_hparams(writer, cfg, ignored=()):
     """Into the run's own event file (SummaryWriter.add_hparams would make a sub-folder, a run of its own)."""
-    for summary in hparams(hparam_values(cfg), {m: 0.0 for m in METRICS}):
+    for summary in hparams(hparam_values(cfg, ignored), {m: 0.0 for m in METRICS}):
         writer.file_writer.add_summary(summary)
 
 

@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from makemore import MakemoreError, memory
 from makemore.config import Config, validate
 from makemore.data import END, Vocab
-from makemore.models import MODELS, named
+from makemore.models import MODELS, name_of, named
 from makemore.terminal import first_line
 
 TRAINING = ("rng", "since", "logged", "optimizer", "scheduler")  # what a resumed run continues from
@@ -28,7 +28,7 @@ def save(path, model, vocab, config, step, training):
     """Write a checkpoint (atomically). `training` holds what a resumed run needs to continue exactly: the
     optimizer's and scheduler's state, and the state of the generator that draws minibatches."""
     state = {
-        "model": next(name for name, (cls, _) in MODELS.items() if type(model) is cls),
+        "model": name_of(model),
         "model_args": {k: v for k, v in config["model"].items() if k != "_target_"},
         "state_dict": model.state_dict(),
         "itos": vocab.itos,

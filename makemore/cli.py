@@ -179,6 +179,9 @@ def one_line(error):
         return lines[0] + (f" (the options: {', '.join(error.options)})" if error.options else "")
     if isinstance(error.__cause__, OmegaConfBaseException):  # the first line says what; the rest is where
         lines.append(str(error.__cause__).strip().splitlines()[0])
+    moved = re.match(r"Could not override '(model|optimizer)\.(lr|reg|smoothing)'", lines[0])
+    if moved:  # a key of the design card, which the run takes at its top level (not Hydra's advice: +key=...)
+        lines = [lines[0], f"{moved[2]} is a key of the run, not of the {moved[1]}: give {moved[2]}=<value>"]
     message = "; ".join(line.rstrip(".") for line in lines)
     return message.replace("Error merging override ", "bad override ", 1)
 

@@ -18,6 +18,8 @@ from makemore import MakemoreError
 from makemore.terminal import first_line
 
 SEED = (0, 2**64 - 1)  # what torch.manual_seed accepts
+MAX_SMOOTHING = 1e300  # times any vocabulary (at most 1,114,112 characters), still a finite float64
+MAX_REG = 1e38  # just below float32's largest, 3.4e38
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
@@ -58,6 +60,9 @@ class Config:
     optimizer: Any = MISSING
     scheduler: Any = MISSING
     context: Optional[int] = MISSING
+    smoothing: float = MISSING
+    reg: float = MISSING
+    lr: float = MISSING
     seed: int = MISSING
     steps: int = MISSING
     batch_size: Optional[int] = MISSING
@@ -95,7 +100,13 @@ RANGES = {  # key: (allowed, what the user is told)
     "sample.temperature": (lambda v: v > 0 and finite(v), "a finite number > 0"),
     "sample.top_k": (lambda v: v is None or v >= 1, "null (every token) or an integer >= 1"),
     "sample.max_length": (lambda v: v is None or v >= 1, "null (a little past the longest word) or an integer >= 1"),
-    "optimizer.lr": (lambda v: v > 0 and finite(v), "a finite number > 0"),
+    # Above that, V * smoothing (a row's sum) overflows float64 for some vocabulary, and P becomes nan.
+    "smoothing": (lambda v: 0 <= v <= MAX_SMOOTHING,
+                  f"a finite number >= 0 and <= {MAX_SMOOTHING:g}, so that a row's sum, V * smoothing, stays finite"),
+    # The penalty is a float32, and weights start near 1: a larger reg makes the loss inf before any step.
+    "reg": (lambda v: 0 <= v <= MAX_REG,
+            f"a finite number >= 0 and <= {MAX_REG:g}, so that the float32 penalty reg * mean(W**2) is finite"),
+    "lr": (lambda v: v > 0 and finite(v), "a finite number > 0"),
 }
 
 
@@ -106,7 +117,7 @@ def validate(cfg):
         value = OmegaConf.select(cfg, key)
         try:
             fine = ok(value)
-        except TypeError:  # a key without a schema (optimizer.lr) may hold a string
+        except TypeError:  # a key without a schema (scheduler.*) may hold a string
             fine = False
         check(key, value, fine, allowed)
     fractions = cfg.data.val_fraction + cfg.data.test_fraction
@@ -125,14 +136,14 @@ def check_optimizer(cfg):
     import torch  # here, not above: the sample and score commands check their arguments with SEED, before torch
 
     settings = {group: OmegaConf.to_container(cfg[group], resolve=True) for group in ("optimizer", "scheduler")}
-    key = repr(settings)
+    key = repr((cfg.lr, settings))
     if key in _passed:
         return
     for group, values in settings.items():
-        _check_kinds(group, values)
+        _check_kinds(group, OmegaConf.to_container(cfg[group]), values)
     weight = torch.nn.Parameter(torch.ones(1))
     with _failing(cfg, "optimizer", "bad optimizer config"):
-        optimizer = instantiate(cfg.optimizer)([weight])
+        optimizer = instantiate(cfg.optimizer)([weight], lr=cfg.lr)
     with _failing(cfg, "scheduler", "bad scheduler config"):
         scheduler = instantiate(cfg.scheduler)(optimizer)
     weight.grad = torch.ones(1)
@@ -155,12 +166,28 @@ def _kind(value):
     return None
 
 
-def _check_kinds(group, node):
+def option_keys(group, option):
+    """The keys of a group's option file (conf/optimizer/sgd.yaml): an optimizer's file also sets the top-level lr,
+    and its own keys are under `optimizer`. Interpolations stay text: a key holding one may hold any kind."""
+    keys = OmegaConf.to_container(OmegaConf.load(option))
+    return keys.get(group, keys)
+
+
+def _check_kinds(group, raw, node):
+    """Each key of the node (`raw`: as written; `node`: resolved) holds the kind of value its option's file gives it;
+    a key that file sets from a top-level key (scheduler.max_lr: ${lr}) is set there, and so is the optimizer's lr."""
+    check(f"{group}.lr", node.get("lr"), group != "optimizer" or "lr" not in node,
+          f"absent: the optimizer takes the run's lr, so give lr={node.get('lr')}")
     for option in sorted((CONF / group).glob("*.yaml")):
-        defaults = OmegaConf.to_container(OmegaConf.load(option))  # interpolations stay text: any kind
+        defaults = option_keys(group, option)
         if defaults.get("_target_") == node.get("_target_"):
             for key, value in node.items():
-                kind = _kind(defaults.get(key))
+                default = defaults.get(key)
+                if isinstance(default, str) and default.startswith("${"):
+                    top = default[2:-1]
+                    check(f"{group}.{key}", value, raw[key] == default,
+                          f"the run's {top} ({default}), so give {top}={value}")
+                kind = _kind(default)
                 check(f"{group}.{key}", value, kind is None or _kind(value) == kind,
                       f"{kind}, as in conf/{group}/{option.name}")
 
@@ -172,7 +199,9 @@ def _failing(cfg, group, what):
         yield
     except Exception as e:  # any torch.optim class may raise anything for a value it cannot use
         reason = first_line(e)
-        keys = {k: v for k, v in OmegaConf.to_container(cfg[group], resolve=True).items() if not k.startswith("_")}
-        if not any(k in reason for k in keys):
-            reason += " (" + ", ".join(f"{group}.{k}={v}" for k, v in keys.items()) + ")"
+        keys = {f"{group}.{k}": v for k, v in OmegaConf.to_container(cfg[group], resolve=True).items()
+                if not k.startswith("_")}
+        keys = {"lr": cfg.lr, **keys} if group == "optimizer" else keys
+        if not any(k.split(".")[-1] in reason for k in keys):
+            reason += " (" + ", ".join(f"{k}={v}" for k, v in keys.items()) + ")"
         raise MakemoreError(f"{what}: {reason}") from None

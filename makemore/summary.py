@@ -75,7 +75,10 @@ def metrics(folder):
         value = found[key]
         if value is not None and (type(value) not in (int, float) or math.isnan(value)):
             raise Unreadable(f"metrics.json: {key} is {json.dumps(value)}, not a number")
-    return {k: found[k] for k in METRICS}
+    ignored = found.get("not_applying", [])
+    if not isinstance(ignored, list) or not all(isinstance(k, str) for k in ignored):
+        raise Unreadable("metrics.json: not_applying is not a list of keys")
+    return {k: found[k] for k in METRICS} | {"not_applying": ignored}
 
 
 def record(folder):
@@ -109,6 +112,8 @@ def job_row(folder, status):
         if "model" not in row:  # not swept: the config's default, as Hydra chose it
             row["model"] = model(folder)
         row |= result(folder, status)
+        for key in set(row.pop("not_applying", [])) & set(row):  # a key its model does not use changed nothing
+            row[key] = None
     except Unreadable as e:
         row |= dict.fromkeys(METRICS) | {"status": f"failed: {e}"}
     return row | {"folder": folder.name}

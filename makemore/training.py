@@ -6,6 +6,7 @@ import math
 import os
 import signal
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from makemore.batches import EVAL_TOKENS, Split
 from makemore.config import check_optimizer, validate
 from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.interrupt import Interrupted, StoppedAfterTraining, caught
-from makemore.models import LanguageModel, named
+from makemore.models import LanguageModel, name_of, named
 from makemore.sampling import sample
 from makemore.terminal import show
 
@@ -83,10 +84,30 @@ def build(cfg, vocab_size, device):
         raise MakemoreError(f"bad config value model._target_={cfg.model._target_}: must name one of the models, "
                             f"as conf/model/*.yaml do")
     cls, config = found
+    given = OmegaConf.to_container(cfg.model)  # interpolations as written
+    for f in fields(config):  # a key the model takes from the run's top level (context, smoothing) is set there
+        if isinstance(f.default, str) and f.default.startswith("${") and given.get(f.name) != f.default:
+            key, value = f.default[2:-1], OmegaConf.select(cfg, f"model.{f.name}")
+            raise MakemoreError(f"model.{f.name}={value}: the model takes {key} from the run, so give {key}={value}")
     args = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if k != "_target_"}
     memory.check_model(cls, config, vocab_size, args)
     torch.manual_seed(cfg.seed)
     return cls(vocab_size, **args).to(device)
+
+
+def not_applying(cfg, model):
+    """The design card's top-level keys that this model does not use: lr and reg where it has no weights to train by
+    gradient, smoothing where its config does not take it (only the counts model's does)."""
+    trains = any(p.requires_grad for p in model.parameters())
+    uses = {"lr": trains, "reg": trains and bool(model.weights()), "smoothing": "smoothing" in cfg.model}
+    return sorted(key for key, used in uses.items() if not used)
+
+
+def typed():
+    """The keys given on the command line (or by a sweeper, to a sweep's job)."""
+    if not HydraConfig.initialized():
+        return set()
+    return {o.split("=")[0].lstrip("+~") for o in HydraConfig.get().overrides.task}
 
 
 def check_run(cfg, model, splits, longest, state):
@@ -157,7 +178,7 @@ class Trainer:
     def __init__(self, model, cfg, state=None):
         params = [p for p in model.parameters() if p.requires_grad]
         self.g = torch.Generator().manual_seed(cfg.seed)  # draws the minibatches and nothing else
-        self.optimizer = instantiate(cfg.optimizer)(params) if params and cfg.steps > 0 else None
+        self.optimizer = instantiate(cfg.optimizer)(params, lr=cfg.lr) if params and cfg.steps > 0 else None
         self.scheduler = instantiate(cfg.scheduler)(self.optimizer) if self.optimizer else None
         # The minibatch NLLs since the last evaluation (its train/nll): those of this process, and the sum and
         # count of those before it where a resumed run continues between two evaluations.
@@ -222,7 +243,7 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
                 nll = train.examples(index, model).to(model.device).nll(model)
             elif trainer.optimizer or constant is None:
                 nll = train.nll(model)
-            loss = model.penalized(nll) if constant is None else constant
+            loss = model.penalized(nll, cfg.reg) if constant is None else constant
             if not (skip and step == start):
                 pending.losses.append((step, loss.detach()))
                 if minibatch:
@@ -271,7 +292,7 @@ class Pending:
             if not math.isfinite(value):
                 kept = f"{self.path} of step {self.saved} is kept" if self.saved is not None else "nothing was saved"
                 raise MakemoreError(f"training stopped at step {step}: the loss became {value} "
-                                    f"(is optimizer.lr={self.cfg.optimizer.lr} too large?); {kept}")
+                                    f"(is lr={self.cfg.lr} too large?); {kept}")
             self.writer.add_scalar("train/loss", value, step)
         for tag, value, step in self.scalars:
             self.writer.add_scalar(tag, value, step)
@@ -340,17 +361,20 @@ def run(cfg, out):
         model.load_state_dict(state["state_dict"])
     model.fit(splits["train"])
     check_run(cfg, model, splits, longest, state)
+    ignored = not_applying(cfg, model)
+    for key in sorted(typed() & set(ignored)):
+        log.warning("%s=%s does not apply to the %s model: it is ignored", key, cfg[key], name_of(model))
     config = OmegaConf.to_container(cfg, resolve=True)
     save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, config)
     start = 0 if state is None else state["step"]
     # a long queue: adding a scalar never waits for the writer thread (it would, with the default of 10)
     with SummaryWriter(str(out), purge_step=start + state["logged"] if state else None, max_queue=10_000) as writer:
-        board.log_hparams(writer, cfg)
+        board.log_hparams(writer, cfg, ignored)
         fit(model, splits, cfg, writer, save, start, state)
         with caught(signal.SIGINT, signal.SIGTERM) as signals:  # acted on once every output is written
             nlls = write_outputs(model, splits, words.vocab, cfg, writer, out)
             writer.close()
-            write_metrics(nlls, cfg, out, begin)
+            write_metrics(nlls, cfg, out, begin, ignored)
     if signals.received:
         raise StoppedAfterTraining(signals.received, out)
     return nlls[cfg.optimized_metric.split("/")[0]]
@@ -375,7 +399,9 @@ def write_outputs(model, splits, vocab, cfg, writer, out):
     return nlls
 
 
-def write_metrics(nlls, cfg, out, begin):
-    metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin}
+def write_metrics(nlls, cfg, out, begin, ignored):
+    """metrics.json: the final NLLs, and the keys the model does not use (a sweep's summary leaves them blank)."""
+    metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin,
+                                                          "not_applying": ignored}
     checkpoint.replace(out / "metrics.json", lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
     log.info("metrics: %s", metrics)

@@ -16,7 +16,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ROOT / "data" / "names.txt"
 # The overrides of the `finished_run` fixture: a test that resumes it, or runs into a copy of it, gives the same.
-FINISHED = (f"data.path={NAMES}", "model.smoothing=0", "sample.count=5")
+FINISHED = (f"data.path={NAMES}", "smoothing=0", "sample.count=5")
 
 
 def compose_config(*overrides, config_name="config", hydra=False):

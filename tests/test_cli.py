@@ -29,10 +29,10 @@ def test_default_run_folder_is_under_runs_and_named_by_its_overrides(tmp_path):
     (tmp_path / "data" / "names.txt").write_text("emma\nolivia\nava\n")
     from helpers import ROOT
 
-    cli(str(ROOT / "train.py"), "model.smoothing=2", "steps=2", "data.val_fraction=0", "data.test_fraction=0",
+    cli(str(ROOT / "train.py"), "smoothing=2", "steps=2", "data.val_fraction=0", "data.test_fraction=0",
         cwd=tmp_path)
     (folder,) = (tmp_path / "runs").glob("*/*")
-    assert folder.name.endswith("_data.test_fraction=0,data.val_fraction=0,model.smoothing=2,steps=2")
+    assert folder.name.endswith("_data.test_fraction=0,data.val_fraction=0,smoothing=2,steps=2")
     assert RUN_FILES <= files(folder)
 
 

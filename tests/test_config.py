@@ -13,11 +13,11 @@ import makemore.tool_config  # noqa: F401  the sample and score commands registe
 
 def test_defaults_train_counts_on_names_with_the_lectures_seed():
     cfg = compose_config()
-    assert cfg.model._target_ == "makemore.models.Counts" and cfg.model.smoothing == 1.0
+    assert cfg.model._target_ == "makemore.models.Counts" and cfg.model.smoothing == cfg.smoothing == 1.0
     assert cfg.data.path == "data/names.txt" and cfg.seed == 2147483647
     assert (cfg.data.val_fraction, cfg.data.test_fraction) == (0.1, 0.1)
     assert (cfg.steps, cfg.sample.count, cfg.context, cfg.model.context) == (100, 20, 1, 1)
-    assert cfg.optimizer._target_ == "torch.optim.SGD" and (cfg.optimizer.lr, cfg.optimizer.momentum) == (50.0, 0.0)
+    assert cfg.optimizer._target_ == "torch.optim.SGD" and (cfg.lr, cfg.optimizer.momentum) == (50.0, 0.0)
     assert cfg.scheduler._target_ == "torch.optim.lr_scheduler.ConstantLR"
 
 
@@ -45,7 +45,7 @@ def test_a_model_brings_its_own_optimizer_schedule_and_steps_which_the_command_l
 
 
 @pytest.mark.parametrize("override, message", [
-    ("model.smoothing=-1", "model.smoothing=-1.0: must be a finite number >= 0"),
+    ("smoothing=-1", "smoothing=-1.0: must be a finite number >= 0"),
     ("model.n_head=3", "model.n_embd=64: must be divisible by model.n_head=3"),
     ("model.n_layer=0", "model.n_layer=0: must be an integer >= 1"),
     ("seed=18446744073709551616", "seed=18446744073709551616: must be an integer in [0, 2**64 - 1]"),

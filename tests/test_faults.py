@@ -27,9 +27,9 @@ OUTPUTS = ("checkpoint.pt", "samples.txt", "metrics.json")
 # --- config values -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("override, key", [
-    ("model.smoothing=-1", "model.smoothing"), ("model=neural model.reg=-0.1", "model.reg"),
-    ("model=mlp model.n_embd=0", "model.n_embd"), ("optimizer.lr=0", "optimizer.lr"),
-    ("optimizer.lr=inf", "optimizer.lr"), ("optimizer.lr=abc", "optimizer.lr"), ("steps=-1", "steps"),
+    ("smoothing=-1", "smoothing"), ("model=neural reg=-0.1", "reg"),
+    ("model=mlp model.n_embd=0", "model.n_embd"), ("lr=0", "lr"),
+    ("lr=inf", "lr"), ("steps=-1", "steps"),
     ("data.val_fraction=1", "data.val_fraction"), ("data.test_fraction=-0.1", "data.test_fraction"),
     ("sample.count=-5", "sample.count"), ("sample.temperature=0", "sample.temperature"),
     ("sample.top_k=0", "sample.top_k"), ("context=0", "context"), ("batch_size=0", "batch_size"),
@@ -85,7 +85,7 @@ def test_bad_data_file_is_named_in_one_line(tmp_path, content, message):
 def test_fractions_below_1_leave_a_training_word_even_in_a_tiny_file(train_run, tmp_path):
     path = tmp_path / "w.txt"
     path.write_text("ab\ncd\n")
-    out, _ = train_run(f"data.path={path}", "data.val_fraction=0.5", "data.test_fraction=0.49", "model.smoothing=0")
+    out, _ = train_run(f"data.path={path}", "data.val_fraction=0.5", "data.test_fraction=0.49", "smoothing=0")
     m = metrics(out)
     assert m["train_nll"] == pytest.approx(0.0) and m["val_nll"] == float("inf") and m["test_nll"] is None
 
@@ -113,9 +113,9 @@ def test_scoring_a_character_outside_the_vocabulary_is_one_line(finished_run):
 
 @pytest.mark.slow  # in-process: test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds
 def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "optimizer.lr=1e6", "checkpoint_seconds=0",
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "lr=1e6", "checkpoint_seconds=0",
                check=False)  # a checkpoint at every evaluation
-    assert_clear_error(proc, "loss became", "optimizer.lr=1000000.0", "checkpoint.pt of step")
+    assert_clear_error(proc, "loss became", "lr=1000000.0", "checkpoint.pt of step")
     # shown once, on stderr, and kept in the log
     assert "loss became" not in proc.stdout and "loss became" in (tmp_path / "train.log").read_text()
     stopped, kept = (int(w) for w in re.findall(r"step (\d+)", proc.stderr))
@@ -127,7 +127,7 @@ def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
 def test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds(train_run,
                                                                                             names_subset):
     with pytest.raises(MakemoreError, match=r"the loss became .*checkpoint.pt of step 0 is kept") as e:
-        train_run("model=neural", f"data.path={names_subset}", "optimizer.lr=1e6", "eval_interval=1",
+        train_run("model=neural", f"data.path={names_subset}", "lr=1e6", "eval_interval=1",
                   "checkpoint_seconds=3600")
     stopped = int(re.search(r"stopped at step (\d+)", str(e.value))[1])
     assert stopped > 1  # evaluations came between, and wrote no checkpoint
@@ -169,7 +169,7 @@ def test_ctrl_c_while_the_sample_command_imports_torch_is_one_line(finished_run)
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code, model", [(signal.SIGINT, 130, "neural"), (signal.SIGTERM, 143, "counts")])
 def test_a_signal_saves_the_current_step_and_prints_the_command_that_resumes(tmp_path, signum, code, model):
-    out = tmp_path / "optimizer.lr=50,model=neural"  # named as run folders are: an unquoted override cannot hold it
+    out = tmp_path / "lr=50,model=neural"  # named as run folders are: an unquoted override cannot hold it
     cmd = [sys.executable, "train.py", f"hydra.run.dir='{out}'", f"model={model}", "steps=100000000",
            "eval_interval=1000000"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -203,7 +203,7 @@ def test_ctrl_c_in_a_sweep_stops_the_whole_sweep(tmp_path):
     assert not list(tmp_path.glob("1_*"))  # the second job never started
 
 
-@pytest.mark.parametrize("extra", [[], ["batch_size=32"], ["context=2", "model.reg=1"]])
+@pytest.mark.parametrize("extra", [[], ["batch_size=32"], ["context=2", "reg=1"]])
 def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_run, names_subset, extra):
     common = ["model=neural", f"data.path={names_subset}", *extra]
     half, _ = train_run(*common, "steps=50")
@@ -219,8 +219,8 @@ def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_
 
 def test_resume_with_another_config_is_refused(train_run, names_subset, tmp_path):
     half, _ = train_run("model=neural", f"data.path={names_subset}", "steps=5")
-    with pytest.raises(MakemoreError, match=r"optimizer.lr is 10 here but 50.0 in the checkpoint"):
-        run(compose_config("model=neural", f"data.path={names_subset}", "optimizer.lr=10", f"resume={half}"), tmp_path)
+    with pytest.raises(MakemoreError, match=r"lr is 10.0 here but 50.0 in the checkpoint"):
+        run(compose_config("model=neural", f"data.path={names_subset}", "lr=10", f"resume={half}"), tmp_path)
 
 
 @pytest.mark.slow
@@ -244,13 +244,13 @@ def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
 
 @pytest.mark.slow  # the summary's row for a failed job is also checked in-process (test_tools)
 def test_a_failed_sweep_job_leaves_the_others_whole_and_a_row_saying_so(tmp_path):
-    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "model.smoothing=1,-1", "steps=3", check=False)
+    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "smoothing=1,-1", "steps=3", check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
-    assert "Error executing job with overrides: ['model.smoothing=-1', 'steps=3']" in proc.stderr
-    good, bad = tmp_path / "0_model.smoothing=1,steps=3", tmp_path / "1_model.smoothing=-1,steps=3"
+    assert "Error executing job with overrides: ['smoothing=-1', 'steps=3']" in proc.stderr
+    good, bad = tmp_path / "0_smoothing=1,steps=3", tmp_path / "1_smoothing=-1,steps=3"
     assert all((good / f).exists() for f in OUTPUTS) and not any((bad / f).exists() for f in OUTPUTS)
-    assert "failed: MakemoreError: bad config value model.smoothing=-1.0:" in (tmp_path / "summary.csv").read_text()
-    assert "bad config value model.smoothing=-1.0:" in (bad / "train.log").read_text()
+    assert "failed: MakemoreError: bad config value smoothing=-1.0:" in (tmp_path / "summary.csv").read_text()
+    assert "bad config value smoothing=-1.0:" in (bad / "train.log").read_text()
 
 
 # --- checkpoints from elsewhere ------------------------------------------------------------------------

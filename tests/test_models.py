@@ -16,13 +16,13 @@ def names():
     return read_words(NAMES)
 
 
-def trained(model, data, steps, lr=50.0):
+def trained(model, data, steps, lr=50.0, reg=0.0):
     """Plain gradient descent on the full-batch loss, as the training loop does it by default."""
     model.fit(data)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     for _ in range(steps):
         optimizer.zero_grad()
-        model.penalized(data.nll(model)).backward()
+        model.penalized(data.nll(model), reg).backward()
         optimizer.step()
     return model
 
@@ -89,12 +89,12 @@ def test_neural_logits_of_every_window_in_order_are_the_rows_picked_one_by_one(c
 
 
 def test_neural_without_reg_converges_to_the_counts_model(names):
-    neural = trained(Neural(27, reg=0.0), whole(names), steps=3000)
+    neural = trained(Neural(27), whole(names), steps=3000)
     assert whole(names).nll(neural).item() == pytest.approx(whole(names).nll(counts(names, 0.0)).item(), abs=0.01)
 
 
 def test_reg_keeps_the_neural_model_above_the_counts_model(names):
-    neural = trained(Neural(27, reg=0.1), whole(names), steps=300)
+    neural = trained(Neural(27), whole(names), steps=300, reg=0.1)
     assert whole(names).nll(neural).item() > whole(names).nll(counts(names, 0.0)).item() + 0.01
 
 

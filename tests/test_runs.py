@@ -60,7 +60,7 @@ def test_a_run_refused_over_a_run_folder_leaves_every_byte_of_it(tmp_path, finis
     before = contents(out)
     assert {Path(".hydra/config.yaml"), Path("train.log"), Path("checkpoint.pt"), Path("samples.txt"),
             Path("metrics.json")} <= set(before)
-    proc = train(f"hydra.run.dir={out}", FINISHED[0], "model.smoothing=5", check=False)
+    proc = train(f"hydra.run.dir={out}", FINISHED[0], "smoothing=5", check=False)
     assert_clear_error(proc, str(out), "already holds a run's checkpoint", "resume=")
     assert contents(out) == before
 
@@ -127,7 +127,7 @@ def test_resuming_a_copy_of_a_checkpoint_writes_a_new_folder_and_nothing_else(tm
 
 @pytest.mark.slow
 def test_a_resumed_run_writes_its_log_and_hydras_files_into_its_own_folder_only(tmp_path, finished_run):
-    out = copy_run(finished_run[0], tmp_path / "runs" / "2000-01-01" / "00-00-00_model.smoothing=0,sample.count=5")
+    out = copy_run(finished_run[0], tmp_path / "runs" / "2000-01-01" / "00-00-00_smoothing=0,sample.count=5")
     proc = train(*FINISHED, "figures=false", "steps=120", hydra_quoted("resume", out.relative_to(tmp_path)),
                  cwd=tmp_path)
     assert list((tmp_path / "runs").glob("*/*")) == [out] and not list(out.glob("*/*/*"))
@@ -137,7 +137,7 @@ def test_a_resumed_run_writes_its_log_and_hydras_files_into_its_own_folder_only(
 
 
 @pytest.mark.parametrize("override, words_", [
-    ("optimizer.lr=-1", ["optimizer.lr=-1", "> 0"]),
+    ("lr=-1", ["lr=-1", "> 0"]),
     pytest.param("data.path=missing.txt", ["missing.txt", "does not exist"], marks=pytest.mark.slow),
     pytest.param("resume=nothing/checkpoint.pt", ["nothing/checkpoint.pt", "does not exist"], marks=pytest.mark.slow),
 ])
@@ -151,8 +151,8 @@ def test_a_run_refused_before_training_leaves_nothing_behind(tmp_path, words, ov
 def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, finished_run):
     out = copy_run(finished_run[0], tmp_path / "run")
     before = contents(out)
-    proc = train(FINISHED[0], "model.smoothing=3", f"resume={out}", check=False)
-    assert_clear_error(proc, "model.smoothing is 3", "in the checkpoint")
+    proc = train(FINISHED[0], "smoothing=3", f"resume={out}", check=False)
+    assert_clear_error(proc, "smoothing is 3", "in the checkpoint")
     assert contents(out) == before
 
 
@@ -232,7 +232,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(small_fs, words, s
 def test_many_overrides_give_a_folder_name_within_the_file_systems_limit(tmp_path, words):
     many = [f"data.path={words}", "seed=1", "steps=1", "eval_interval=1", "threads=1", "context=1", "device=cpu",
             "batch_size=null", "data.val_fraction=0.1", "data.test_fraction=0.1", "data.split_seed=1",
-            "sample.temperature=1.0", "sample.top_k=null", "optimized_metric=val/nll", "model.smoothing=1", *FAST]
+            "sample.temperature=1.0", "sample.top_k=null", "optimized_metric=val/nll", "smoothing=1", *FAST]
     proc = train(*many, cwd=tmp_path)
     (out,) = (tmp_path / "runs").glob("*/*")
     assert len(out.name.encode()) <= 255
@@ -316,7 +316,7 @@ def test_sigterm_before_training_is_one_line_and_leaves_nothing(tmp_path, many_n
 def test_a_diverging_trial_fails_and_the_optuna_study_goes_on(tmp_path, words):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     sweep = tmp_path / "study"
-    proc = train("hparams_search=neural_optuna", "optimizer.lr=choice(1000000,10)", "hydra.sweeper.n_trials=4",
+    proc = train("hparams_search=neural_optuna", "lr=choice(1000000,10)", "hydra.sweeper.n_trials=4",
                  f"hydra.sweep.dir={sweep}", f"data.path={words}", "steps=20", "figures=false", "sample.count=0")
     statuses = [row["status"] for row in csv.DictReader((sweep / "summary.csv").open())]
     assert len(statuses) == 4 and "ok" in statuses

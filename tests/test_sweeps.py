@@ -169,21 +169,21 @@ def test_optuna_search_minimizes_the_validation_nll(tmp_path):
     rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
     assert len(rows) == 4
     result = (tmp_path / "optimization_results.yaml").read_text()
-    assert f"best_value: {rows[0]['val_nll']}" in result and f"model.smoothing: {rows[0]['model.smoothing']}" in result
+    assert f"best_value: {rows[0]['val_nll']}" in result and f"smoothing: {rows[0]['smoothing']}" in result
 
 
 @pytest.mark.parametrize("name", ["lecture", "smoothing", "regularization", "contexts"])
 def test_experiment_presets_compose(name):
     cfg = compose_config(f"experiment={name}")
     if name == "lecture":
-        assert (cfg.data.val_fraction, cfg.data.test_fraction, cfg.seed, cfg.optimizer.lr) == (0, 0, 2147483647, 50)
+        assert (cfg.data.val_fraction, cfg.data.test_fraction, cfg.seed, cfg.lr) == (0, 0, 2147483647, 50)
     else:
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
             hydra_cfg = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True).hydra
         assert hydra_cfg.mode.name == "MULTIRUN" and hydra_cfg.sweeper.params
 
 
-@pytest.mark.parametrize("name, keys", [("counts_optuna", {"model.smoothing"}), ("neural_optuna", {"model.reg", "optimizer.lr"})])
+@pytest.mark.parametrize("name, keys", [("counts_optuna", {"smoothing"}), ("neural_optuna", {"reg", "lr"})])
 def test_optuna_searches_compose(name, keys):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):

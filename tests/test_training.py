@@ -21,7 +21,8 @@ def scalars(folder):
 def test_a_run_writes_every_output(train_run, names_subset, model):
     out, returned = train_run(f"model={model}", f"data.path={names_subset}", "steps=20", "sample.count=7")
     m = metrics(out)
-    assert set(m) == {"train_nll", "val_nll", "test_nll", "steps", "seconds"}
+    assert set(m) == {"train_nll", "val_nll", "test_nll", "steps", "seconds", "not_applying"}
+    assert m["not_applying"] == (["lr", "reg"] if model == "counts" else ["smoothing"])
     assert m["steps"] == 20 and m["seconds"] > 0
     assert returned == m["val_nll"] and all(2 < m[k] < 3.5 for k in ("train_nll", "val_nll", "test_nll"))
     samples = (out / "samples.txt").read_text().splitlines()
@@ -50,7 +51,7 @@ def test_counts_model_logs_a_flat_line_over_the_same_steps(train_run, names_subs
 
 
 def test_whole_file_unsmoothed_counts_reproduce_the_lecture(train_run):
-    out, _ = train_run(f"data.path={NAMES}", "model.smoothing=0", "data.val_fraction=0", "data.test_fraction=0")
+    out, _ = train_run(f"data.path={NAMES}", "smoothing=0", "data.val_fraction=0", "data.test_fraction=0")
     m = metrics(out)
     assert m["train_nll"] == pytest.approx(2.454, abs=5e-4)
     assert m["val_nll"] is None and m["test_nll"] is None
@@ -60,7 +61,7 @@ def test_unseen_bigram_in_validation_reports_inf(train_run, tmp_path):
     held_out = split(10, 0.1, 0.0, 42).tolist().index(1)  # the one word the split sends to validation
     data = tmp_path / "w.txt"
     data.write_text("".join("ba\n" if i == held_out else "ab\n" for i in range(10)))
-    out, returned = train_run(f"data.path={data}", "model.smoothing=0", "data.val_fraction=0.1", "data.test_fraction=0")
+    out, returned = train_run(f"data.path={data}", "smoothing=0", "data.val_fraction=0.1", "data.test_fraction=0")
     m = metrics(out)
     assert m["train_nll"] == pytest.approx(0.0) and m["val_nll"] == math.inf == returned
     assert m["test_nll"] is None

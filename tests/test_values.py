@@ -49,15 +49,15 @@ def refused(tmp_path, data, *overrides):
     (["data.split_seed=18446744073709551616"], ["data.split_seed=", "torch can seed"]),
     (["data.split_seed=-1"], ["data.split_seed=-1", "torch can seed"]),
     (["threads=1099511627776"], ["threads=1099511627776", "[1, 1024]"]),
-    (["model=neural", "model.reg=1e300"], ["model.reg=1e+300", "float32 penalty"]),
-    (["model.smoothing=1e301"], ["model.smoothing=1e+301", "V * smoothing"]),
+    (["model=neural", "reg=1e300"], ["reg=1e+300", "float32 penalty"]),
+    (["smoothing=1e301"], ["smoothing=1e+301", "V * smoothing"]),
     (["model=transformer", "model.n_layer=100000"], ["model.n_layer=100000", "<= 1000", "to build"]),
     (["model=transformer", "context=3"], ["context=3", "longest word", "context=null"]),
     (["model=neural", "optimizer.momentum=-1"], ["bad optimizer config", "Invalid momentum value: -1"]),
     (["model=neural", "optimizer.momentum=abc"], ["optimizer.momentum=abc", "a number", "conf/optimizer/sgd.yaml"]),
     (["model=mlp", "optimizer.betas=[2,3]"], ["bad optimizer config", "beta", "optimizer.betas=[2, 3]"]),
     (["model=neural", "scheduler=step", "scheduler.milestones=abc"], ["scheduler.milestones=abc", "list of numbers"]),
-    (["model=neural", "optimizer.lr=1e300"], ["bad optimizer config", "lr=1e+300", "overflow"]),
+    (["model=neural", "lr=1e300"], ["bad optimizer config", "lr=1e+300", "overflow"]),
     (["model=neural", "optimizer.weight_decay=1e300"], ["bad optimizer config", "optimizer.weight_decay=1e+300"]),
 ])
 def test_a_value_torch_cannot_use_is_refused_before_any_work_naming_it(tmp_path, names50, overrides, words):
@@ -97,8 +97,8 @@ def test_a_vocabulary_too_large_to_hold_is_blamed_on_the_data_not_the_context(tm
 # --- values that run ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("overrides", [
-    ["model=neural", "model.reg=7.29"],  # the old lazy decay divided by 1 - lr * reg * 2 / 729 = 0
-    ["model.smoothing=1e300"],  # the old code trained, then sampling crashed with no metrics
+    ["model=neural", "reg=7.29"],  # the old lazy decay divided by 1 - lr * reg * 2 / 729 = 0
+    ["smoothing=1e300"],  # the old code trained, then sampling crashed with no metrics
     ["sample.top_k=1000"],  # more than the vocabulary: every token
     ["eval_interval=1000000000000"],
     ["model=rnn", "context=1000000000"],  # a recurrence only records its context
@@ -111,7 +111,7 @@ def test_a_large_value_that_fits_runs_to_the_end(tmp_path, names50, overrides):
 
 
 def test_huge_smoothing_predicts_uniformly_without_nan(tmp_path, names50):
-    run(compose_config(f"data.path={names50}", "model.smoothing=1e300", "sample.count=200", "figures=false"),
+    run(compose_config(f"data.path={names50}", "smoothing=1e300", "sample.count=200", "figures=false"),
         tmp_path)
     V = len(checkpoint.load(tmp_path / "checkpoint.pt")[1])
     assert metrics(tmp_path)["train_nll"] == pytest.approx(math.log(V))
@@ -190,8 +190,7 @@ def make_huge(state):  # a neural model of context 12: 27**12 x 27 weights, 1.6e
 
 
 def reg_out_of_range(state):
-    for node in (state["config"]["model"], state["model_args"]):
-        node["reg"] = -1.0
+    state["config"]["reg"] = -1.0
 
 
 DAMAGES = {  # name: (damage, model, words of the message)
@@ -208,7 +207,7 @@ DAMAGES = {  # name: (damage, model, words of the message)
     "model unknown": (put("model", value="gpt"), "neural", ["model is 'gpt', not one of counts, neural"]),
     "model_args a list": (put("model_args", value=[]), "neural", ["model_args is [], not a dict"]),
     "model_args not the config's": (put("model_args", "reg", value=0.5), "neural", ["config's model"]),
-    "model_args out of range": (reg_out_of_range, "neural", ["model_args: bad config value model.reg=-1.0"]),
+    "reg out of range": (reg_out_of_range, "neural", ["its config: bad config value reg=-1.0"]),
     "model_args huge": (make_huge, "neural", ["holds a neural model whose weights need about", "more memory"]),
     "state_dict a number": (put("state_dict", value=5), "neural", ["state_dict is 5, not a dict of tensors"]),
     "weights nan": (change("state_dict", "W", how=lambda W: W.fill_(math.nan)), "neural",

@@ -33,4 +33,10 @@ def named(target):
     return next(((cls, config) for cls, config in MODELS.values()
                  if target in (f"makemore.models.{cls.__name__}", f"{cls.__module__}.{cls.__name__}")), None)
 
+
+def name_of(model):
+    """The name under which MODELS holds the model's class."""
+    return next(name for name, (cls, _) in MODELS.items() if type(model) is cls)
+
+
 __all__ = ["LanguageModel", "Windowed", "MODELS", *(cls.__name__ for cls, _ in MODELS.values())]

@@ -34,10 +34,18 @@ class LanguageModel(nn.Module):
         """What the model learns in closed form from the training data before any step (the counts model's
         table); nothing for a model trained by gradient descent."""
 
-    def penalized(self, nll):
-        """The training loss: the NLL plus a penalty of the model's own (the lecture's reg * (W**2).mean()); the
-        NLL itself by default."""
-        return nll
+    def weights(self):
+        """The weight matrices, which `reg` penalizes: those of its linear layers and embeddings."""
+        return [m.weight for m in self.modules() if isinstance(m, (nn.Linear, nn.Embedding))]
+
+    def penalized(self, nll, reg):
+        """The training loss: the NLL plus reg * mean(W**2) over every entry of the weight matrices (the lecture's
+        penalty, on the neural bigram's one W)."""
+        weights = self.weights()
+        if not reg or not weights:
+            return nll
+        w = weights[0].view(-1) if len(weights) == 1 else torch.cat([w.view(-1) for w in weights])
+        return torch.add(nll, w @ w, alpha=reg / w.numel())  # in two operations
 
     def heatmap(self):
         """(V x V table, format of a cell) for the lecture's picture of a bigram model, or None."""

@@ -5,24 +5,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from omegaconf import II
 
-from makemore.config import ModelConfig, check
+from makemore.config import ModelConfig
 from makemore.models.base import Windowed
-
-MAX_SMOOTHING = 1e300  # times any vocabulary (at most 1,114,112 characters), still a finite float64
 
 
 @dataclass
 class CountsConfig(ModelConfig):
     _target_: str = "makemore.models.Counts"
-    smoothing: float = 1.0  # added to every count before the rows are normalized
-
-    def __post_init__(self):
-        check("model.smoothing", self.smoothing, self.smoothing >= 0 and np.isfinite(self.smoothing),
-              "a finite number >= 0")
-        # Above that, V * smoothing (a row's sum) overflows float64 for some vocabulary, and P becomes nan.
-        check("model.smoothing", self.smoothing, self.smoothing <= MAX_SMOOTHING,
-              f"<= {MAX_SMOOTHING:g}, so that a row's sum, V * smoothing, stays finite")
+    smoothing: float = II("smoothing")  # the run's top-level key (conf/config.yaml), which checks its range
 
 
 class Counts(Windowed):

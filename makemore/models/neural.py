@@ -7,32 +7,21 @@ W of shape (V**context, V), indexed by the window read as a number in base V.
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
-from makemore.config import ModelConfig, check
+from makemore.config import ModelConfig
 from makemore.models.base import Windowed, place_values
-
-MAX_REG = 1e38  # just below float32's largest, 3.4e38
 
 
 @dataclass
 class NeuralConfig(ModelConfig):
     _target_: str = "makemore.models.Neural"
-    reg: float = 0.01  # weight of the reg * (W**2).mean() penalty in the loss
-
-    def __post_init__(self):
-        check("model.reg", self.reg, self.reg >= 0 and np.isfinite(self.reg), "a finite number >= 0")
-        # The penalty is a float32, and W starts near 1: a larger reg makes the loss inf before any step.
-        check("model.reg", self.reg, self.reg <= MAX_REG,
-              f"<= {MAX_REG:g}, so that the float32 penalty reg * (W**2).mean() is finite")
 
 
 class Neural(Windowed):
-    def __init__(self, vocab_size, context=1, reg=0.01):
+    def __init__(self, vocab_size, context=1):
         super().__init__(vocab_size, context)
-        self.reg = reg
         if context * math.log2(vocab_size) >= 63:  # V**context itself would take long to compute, at context 10**9
             raise OverflowError(f"a table of {vocab_size}**{context} rows overflows int64")
         rows = vocab_size**context
@@ -54,9 +43,8 @@ class Neural(Windowed):
             self._last = (windows, None if every else rows)
         return self._last[1]
 
-    def penalized(self, nll):
-        w = self.W.view(-1)
-        return torch.add(nll, w @ w, alpha=self.reg / w.numel())  # nll + reg * (W**2).mean(), in two operations
+    def weights(self):
+        return [self.W]
 
     def heatmap(self):
         return (self.W.detach().exp().cpu(), "{:.1f}") if self.context == 1 else None
