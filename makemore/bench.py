@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from makemore.batches import Split
 from makemore.data import read_words, split
-from makemore.models import Counts
+from makemore.models import MODELS, Counts, CountsConfig
 from makemore.sampling import sample_batched, sample_one_by_one
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,7 +213,7 @@ def speed(quick=False):
     rows.append(("one full-batch step of the neural bigram, bare", "the lecture's one-hot step", t_ref, t_bare))
     rows.append(("the same step inside `python train.py model=neural`", "the lecture's one-hot step", t_ref, t_run))
 
-    counts = Counts(27)
+    counts = Counts(CountsConfig(context=1, smoothing=1.0), 27)
     counts.fit(whole)
     t_ref = timed(lambda: sample_one_by_one(counts, 10_000, 1), 3)
     t_ours = timed(lambda: sample_batched(counts, 10_000, 1), 5)
@@ -240,7 +240,6 @@ def speed(quick=False):
 
 # --- every model's default run -------------------------------------------------------------------------------
 
-TARGETS = {"mlp": 2.11, "transformer": 2.03}  # the val NLL each is asked to reach (and when it first does)
 
 
 def first_below(folder, target):
@@ -254,7 +253,7 @@ def first_below(folder, target):
         if any(e.value <= target for e in acc.Scalars("val/nll")) else (None, None)
 
 
-def models(names=("counts", "neural", "mlp", "rnn", "gru", "bow", "transformer")):
+def models(names=tuple(MODELS)):
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -266,8 +265,8 @@ def models(names=("counts", "neural", "mlp", "rnn", "gru", "bow", "transformer")
             state = torch.load(out / "checkpoint.pt", weights_only=True)
             params = sum(v.numel() for k, v in state["state_dict"].items() if k not in ("X", "N"))
             reached = ""
-            if name in TARGETS:
-                seconds, step = first_below(out, TARGETS[name])
+            if MODELS[name].target is not None:
+                seconds, step = first_below(out, MODELS[name].target)
                 reached = f"{seconds:.1f} s (step {step})" if seconds is not None else "not reached"
             rows.append((f"`python train.py model={name}`", f"{params:,}", f"{m['train_nll']:.4f}",
                          f"{m['val_nll']:.4f}", f"{m['test_nll']:.4f}", f"{wall:.1f} s", reached))

@@ -36,7 +36,7 @@ def _flat(node, prefix=""):
 def hparam_keys():
     """Every key a run of any model, optimizer or schedule can have, so that every run of a sweep logs the same
     set (the HParams tab drops keys that some runs lack): each group's options, read from their schemas."""
-    keys = {f"model.{f.name}" for _, config in MODELS.values() for f in fields(config)
+    keys = {f"model.{f.name}" for entry in MODELS.values() for f in fields(entry.config)
             if not f.name.startswith("_") and not _from_the_run(f)}
     for group in ("optimizer", "scheduler"):
         for option in (CONF / group).glob("*.yaml"):
@@ -53,10 +53,10 @@ def hparam_values(cfg, ignored=()):
     """The run's hyperparameters: its top-level keys, the model, optimizer and schedule (by name) and their keys;
     NaN for a key this run's choices lack or its model does not use (`ignored`); 0 for a full-batch batch_size."""
     config = OmegaConf.to_container(cfg, resolve=True)
-    names = {"model": next(n for n, (cls, _) in MODELS.items() if config["model"]["_target_"].endswith(cls.__name__)),
-             "optimizer": config["optimizer"]["_target_"].rsplit(".", 1)[1],
+    name, entry = named(config["model"]["_target_"])
+    names = {"model": name, "optimizer": config["optimizer"]["_target_"].rsplit(".", 1)[1],
              "scheduler": config["scheduler"]["_target_"].rsplit(".", 1)[1]}
-    shared = {f"model.{f.name}" for f in fields(named(config["model"]["_target_"])[1]) if _from_the_run(f)}
+    shared = {f"model.{f.name}" for f in fields(entry.config) if _from_the_run(f)}
     flat = {k: math.nan if k in ignored else v for k, v in _flat(config).items()
             if k.split(".")[0] not in NOT_HPARAMS and k not in shared}
     values = names | {k: flat.get(k, math.nan) for k in sorted(hparam_keys() | set(flat))}

@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from makemore import MakemoreError, memory
 from makemore.config import Config, validate
 from makemore.data import END, Vocab
-from makemore.models import MODELS, name_of, named
+from makemore.models import MODELS, named
 from makemore.terminal import first_line
 
 TRAINING = ("rng", "since", "logged", "optimizer", "scheduler")  # what a resumed run continues from
@@ -28,8 +28,6 @@ def save(path, model, vocab, config, step, training):
     """Write a checkpoint (atomically). `training` holds what a resumed run needs to continue exactly: the
     optimizer's and scheduler's state, and the state of the generator that draws minibatches."""
     state = {
-        "model": name_of(model),
-        "model_args": {k: v for k, v in config["model"].items() if k != "_target_"},
         "state_dict": model.state_dict(),
         "itos": vocab.itos,
         "config": config,
@@ -127,29 +125,33 @@ def _integer(value):
 
 def _checked(state, path):
     _expect(isinstance(state, dict), "its content", state, "a dict of a run's state")
-    for key in ("model", "model_args", "state_dict", "itos", "config", "step", *TRAINING):
+    for key in ("state_dict", "itos", "config", "step", *TRAINING):
         if key not in state:
             raise Damaged(f"it has no {key!r}")
-    name, itos, step = state["model"], state["itos"], state["step"]
-    _expect(isinstance(name, str) and name in MODELS, "model", name, f"one of {', '.join(MODELS)}")
+    itos, step = state["itos"], state["step"]
     _expect(isinstance(itos, list) and all(isinstance(c, str) and len(c) == 1 for c in itos)
             and itos[:1] == [END] and len(set(itos)) == len(itos), "itos", itos,
             f"a list of distinct characters, {END!r} first")
     _expect(_integer(step) and step >= 0, "step", step, "an integer >= 0")
-    cfg = _config(state["config"])
+    config = state["config"]
+    _expect(isinstance(config, dict), "config", config, "a dict of the run's settings")
+    _expect(isinstance(config.get("model"), dict), "config's model", config.get("model"), "a dict of its keys")
+    target = config["model"].get("_target_")
+    name, entry = named(target)
+    _expect(entry is not None, "config's model._target_", target,
+            "one of " + ", ".join(f"makemore.models.{e.cls.__name__}" for e in MODELS.values()))
+    cfg = _config(config, entry)
     _expect(step <= cfg.steps, "step", step, f"at most the run's steps={cfg.steps}")
-    args = _model_args(state["model_args"], *MODELS[name], cfg)
     _check_training_types(state)
-    model = _model(path, name, len(itos), args, state["state_dict"])
+    model = _model(path, name, entry, cfg.model, len(itos), state["state_dict"])
     return model, Vocab(itos), state
 
 
-def _config(config):
-    """The run's config, checked as train.py checks its own: the schema's types, then the ranges."""
-    _expect(isinstance(config, dict), "config", config, "a dict of the run's settings")
-    _expect(isinstance(config.get("model"), dict), "config's model", config.get("model"), "a dict of its keys")
+def _config(config, entry):
+    """The run's config, checked as train.py checks its own: the schema's types (its model's too), then the ranges;
+    its model node becomes the model's config dataclass, whose __post_init__ checks the model's ranges."""
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(Config), config)
+        cfg = OmegaConf.merge(OmegaConf.structured(Config), {"model": OmegaConf.structured(entry.config)}, config)
         if OmegaConf.missing_keys(cfg):
             raise Damaged(f"its config has no {sorted(OmegaConf.missing_keys(cfg))[0]}")
         validate(cfg)
@@ -160,21 +162,6 @@ def _config(config):
     for key in ("context", "sample.max_length"):  # null in a config: a run sets them before it saves
         _expect(_integer(OmegaConf.select(cfg, key)), f"config's {key}", OmegaConf.select(cfg, key), "an integer")
     return cfg
-
-
-def _model_args(args, cls, config, cfg):
-    """The model's keys, checked by its config dataclass; they must be the config's model."""
-    _expect(isinstance(args, dict), "model_args", args, "a dict of the model's keys")
-    model = OmegaConf.to_container(cfg.model)
-    _expect(named(model.get("_target_")) == (cls, config) and {k: v for k, v in model.items() if k != "_target_"}
-            == args, "config's model", model, f"{cls.__name__} with model_args {args}")
-    try:
-        OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(config), args))  # __post_init__ checks ranges
-    except OmegaConfBaseException as e:
-        raise Damaged(f"model_args: {first_line(e)} ({getattr(e, 'full_key', '')})") from None
-    except MakemoreError as e:
-        raise Damaged(f"model_args: {e}") from None
-    return args
 
 
 def _check_training_types(state):
@@ -192,29 +179,29 @@ def _check_training_types(state):
         _expect(state[key] is None or isinstance(state[key], dict), key, state[key], "null or a state dict")
 
 
-def _model(path, name, vocab_size, args, state_dict):
+def _model(path, name, entry, node, vocab_size, state_dict):
     """The model, its weights from state_dict: checked on the meta device first (keys, shapes, size in memory),
     where nothing is allocated, and for weights that are not finite."""
-    cls, _ = MODELS[name]
+    cls, config = entry.cls, OmegaConf.to_object(node)
     _expect(isinstance(state_dict, dict) and all(isinstance(k, str) and torch.is_tensor(v)
                                                  for k, v in state_dict.items()), "state_dict", state_dict,
             "a dict of tensors")
     for key, tensor in state_dict.items():
         if (tensor.is_floating_point() or tensor.is_complex()) and not torch.isfinite(tensor).all():
             raise Damaged(f"state_dict[{key!r}] holds nan or inf")
-    meta = memory.on_meta(cls, vocab_size, args)
+    meta = memory.on_meta(cls, config, vocab_size)
     memory.require(memory.model_bytes(meta, copies=1), f"checkpoint {str(path)!r} holds a {name} model whose weights",
                    "load it on a machine with more memory")
     try:
         meta.load_state_dict(state_dict, assign=True)  # strict: the same keys, of the same shapes
     except RuntimeError as e:
         lines = _lines(e)  # the first only names the class: "Error(s) in loading state_dict for Neural:"
-        raise Damaged(f"state_dict does not fit model_args: {'; '.join(lines[1:] or lines)}") from None
+        raise Damaged(f"state_dict does not fit its config's model: {'; '.join(lines[1:] or lines)}") from None
     except ValueError as e:  # a model's own check of what it loads (the counts model's table)
         raise Damaged(f"state_dict: {e}") from None
-    model = cls(vocab_size, **args)
+    model = cls(config, vocab_size)
     model.load_state_dict(state_dict)
-    return model
+    return model.eval()  # for sampling and scoring: a layer that trains otherwise (BatchNorm) uses what it learned
 
 
 def _lines(error):

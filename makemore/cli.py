@@ -207,6 +207,11 @@ def conf_help(name):
     text = (CONF / f"{name}.yaml").read_text()
     text = re.split(r"^hydra:", text, flags=re.M)[0]
     lines = [line for line in text.splitlines() if not re.match(r"\s+- \w+\s*(#.*)?$", line)]
+    for i, line in enumerate(lines):  # a group's choice: the files of conf/<group>/ are its options
+        group = re.match(r"\s+- (\w+): ", line)
+        if group:
+            options = " | ".join(sorted(p.stem for p in (CONF / group[1]).glob("*.yaml")))
+            lines[i] = f"{line}\n{' ' * 27}# {options} (conf/{group[1]}/)"
     text = "\n".join(lines).replace("defaults:\n\n", "\n")
     return text.replace("$", "$$").rstrip()  # Hydra fills the template with string.Template: $ is its sign
 

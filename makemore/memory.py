@@ -3,7 +3,7 @@ names the key to change."""
 
 import math
 import os
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import torch
 from torch.utils._pytree import tree_leaves
@@ -47,12 +47,12 @@ def _nbytes(tensors):
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def on_meta(cls, vocab_size, args):
+def on_meta(cls, config, vocab_size):
     """The model built on the meta device, where shapes are real and nothing is allocated; None where a shape
     overflows int64 (too large even to count)."""
     try:
         with torch.device("meta"):
-            return cls(vocab_size, **args)
+            return cls(config, vocab_size)
     except (TypeError, RuntimeError, OverflowError) as e:
         if "overflow" not in str(e).lower():
             raise
@@ -64,11 +64,10 @@ def model_bytes(model, copies=COPIES):
     return math.inf if model is None else copies * _nbytes(model.parameters()) + _nbytes(model.buffers())
 
 
-def check_model(cls, config, vocab_size, args):
-    """Refuse, before anything is allocated, a model (class, its config dataclass, and its keys) whose weights,
-    with their gradients and optimizer state, would not fit in memory; the message names the key that makes
-    it large."""
-    model = on_meta(cls, vocab_size, args)
+def check_model(cls, config, vocab_size):
+    """Refuse, before anything is allocated, a model (its class and config) whose weights, with their gradients
+    and optimizer state, would not fit in memory; the message names the key that makes it large."""
+    model = on_meta(cls, config, vocab_size)
     need = model_bytes(model)
     if fits(need):
         return
@@ -79,30 +78,30 @@ def check_model(cls, config, vocab_size, args):
     else:
         what = f"the {cls.__name__} model's {sum(w.numel() for _, w in weights):,} weights" if weights else \
             f"the {cls.__name__} model's weights"
-    require(need, what, _culprit(cls, config, vocab_size, args, need))
+    require(need, what, _culprit(cls, config, vocab_size, need))
 
 
-def _culprit(cls, config, vocab_size, args, need):
+def _culprit(cls, config, vocab_size, need):
     """Advice naming the key whose value makes the model large: each size key in turn is set to a modest value
     (context to 1, a model key to its default), and of those that at least halve the model, the one that leaves
     it smallest is to blame. The data's vocabulary is blamed only where no key makes it fit, as a file is harder
     to change than a key; where none halves it, every size key is named."""
     defaults = {f.name: f.default for f in fields(config)} | {"context": 1}
-    sizes = {k: v for k, v in args.items() if isinstance(v, int) and not isinstance(v, bool)}
-    trials = [(k, {**args, k: defaults[k]}, vocab_size) for k, v in sizes.items()
+    sizes = _sizes(config)
+    trials = [(k, {k: defaults[k]}, vocab_size) for k, v in sizes.items()
               if isinstance(defaults.get(k), int) and v > defaults[k]]
     if vocab_size > LECTURE_VOCAB:
-        trials.append(("data.path", args, LECTURE_VOCAB))
+        trials.append(("data.path", {}, LECTURE_VOCAB))
     shrunk = []
-    for key, trial, vocab in trials:
+    for key, change, vocab in trials:
         try:
-            smaller = model_bytes(on_meta(cls, vocab, trial))
-        except (ValueError, MakemoreError):  # a combination the model refuses (n_embd that n_head does not divide)
+            smaller = model_bytes(on_meta(cls, replace(config, **change), vocab))
+        except MakemoreError:  # a combination the model refuses (n_embd that n_head does not divide)
             continue
         if 2 * smaller <= need:
             shrunk.append((not fits(smaller), key == "data.path", smaller, key))
     if not shrunk:
-        return smaller_model(args)
+        return smaller_model(config)
     key = min(shrunk)[-1]
     if key == "data.path":
         return fewer_characters(vocab_size)
@@ -114,10 +113,16 @@ def _key(name):
     return name if name == "context" else f"model.{name}"
 
 
-def smaller_model(args):
-    """Advice naming every size key of a model's keys (a dict or config node), as the command line names them."""
-    sizes = [(k, v) for k, v in args.items() if isinstance(v, int) and not isinstance(v, bool)]
-    return "use a smaller model (" + ", ".join(f"{_key(k)}={v}" for k, v in sizes) + ")"
+def _sizes(config):
+    """The integer keys of a model's config (its dataclass or node): what makes it large."""
+    keys = config.keys() if hasattr(config, "keys") else [f.name for f in fields(config)]
+    values = {k: getattr(config, k) for k in keys}
+    return {k: v for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def smaller_model(config):
+    """Advice naming every size key of a model's config (its dataclass or node), as the command line names them."""
+    return "use a smaller model (" + ", ".join(f"{_key(k)}={v}" for k, v in _sizes(config).items()) + ")"
 
 
 def fewer_characters(vocab_size):

@@ -23,7 +23,7 @@ from makemore.batches import EVAL_TOKENS, Split
 from makemore.config import check_optimizer, validate
 from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.interrupt import Interrupted, StoppedAfterTraining, caught
-from makemore.models import LanguageModel, name_of, named
+from makemore.models import LanguageModel, named
 from makemore.sampling import sample
 from makemore.terminal import show
 
@@ -79,20 +79,19 @@ def load_data(cfg):
 def build(cfg, vocab_size, device):
     """The configured model, its weights drawn from the run's seed; refused, before anything is allocated, where
     it would not fit in memory."""
-    found = named(cfg.model._target_)
-    if found is None:
+    name, entry = named(cfg.model._target_)
+    if entry is None:
         raise MakemoreError(f"bad config value model._target_={cfg.model._target_}: must name one of the models, "
                             f"as conf/model/*.yaml do")
-    cls, config = found
     given = OmegaConf.to_container(cfg.model)  # interpolations as written
-    for f in fields(config):  # a key the model takes from the run's top level (context, smoothing) is set there
+    for f in fields(entry.config):  # a key the model takes from the run's top level (context, smoothing) is set there
         if isinstance(f.default, str) and f.default.startswith("${") and given.get(f.name) != f.default:
             key, value = f.default[2:-1], OmegaConf.select(cfg, f"model.{f.name}")
             raise MakemoreError(f"model.{f.name}={value}: the model takes {key} from the run, so give {key}={value}")
-    args = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if k != "_target_"}
-    memory.check_model(cls, config, vocab_size, args)
+    config = OmegaConf.to_object(cfg.model)
+    memory.check_model(entry.cls, config, vocab_size)
     torch.manual_seed(cfg.seed)
-    return cls(vocab_size, **args).to(device)
+    return entry.cls(config, vocab_size).to(device)
 
 
 def not_applying(cfg, model):
@@ -178,6 +177,7 @@ class Trainer:
     def __init__(self, model, cfg, state=None):
         params = [p for p in model.parameters() if p.requires_grad]
         self.g = torch.Generator().manual_seed(cfg.seed)  # draws the minibatches and nothing else
+        self.batch_size = cfg.batch_size
         self.optimizer = instantiate(cfg.optimizer)(params, lr=cfg.lr) if params and cfg.steps > 0 else None
         self.scheduler = instantiate(cfg.scheduler)(self.optimizer) if self.optimizer else None
         # The minibatch NLLs since the last evaluation (its train/nll): those of this process, and the sum and
@@ -205,6 +205,13 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict() if self.optimizer else None,
                 "scheduler": self.scheduler.state_dict() if self.scheduler else None}
 
+    def nll(self, model, train):
+        """The training NLL of a step: of a minibatch the generator draws, or of the whole split."""
+        if self.batch_size is None:
+            return train.nll(model)
+        index = torch.randint(train.size(model), (self.batch_size,), generator=self.g).numpy()
+        return train.examples(index, model).to(model.device).nll(model)
+
     def step(self, model, loss):
         model.zero_grad(set_to_none=True)  # the optimizer's zero_grad does the same, at several times the cost
         loss.backward()
@@ -214,7 +221,7 @@ class Trainer:
 
 def fit(model, splits, cfg, writer, save, start=0, state=None):
     """Optimizer steps from `start` to cfg.steps: full batch (a windowed model from its counted windows), or
-    minibatches of cfg.batch_size examples. A model without parameters is logged as a flat line.
+    minibatches of cfg.batch_size examples. A model with nothing to train is logged as a flat line.
 
     train/loss is logged at every step, train/nll and val/nll at every evaluation. They are handed to TensorBoard
     and `save` (checkpoint.Checkpoints) is called together, in one burst: at the first evaluation, the last step,
@@ -222,75 +229,119 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
     cfg.checkpoint_seconds have passed since the last checkpoint, so that a run that stops leaves a recent good
     checkpoint and a fast step does not wait for a file, or for TensorBoard's writer thread, every few steps.
     """
-    train, val = splits["train"], splits["val"]
-    trainer = Trainer(model, cfg, state)
-    steps, every, batch_size, seconds = cfg.steps, cfg.eval_interval, cfg.batch_size, cfg.checkpoint_seconds
-    minibatch = batch_size is not None and trainer.optimizer is not None
-    skip = state is not None and state["logged"]  # the first step's scalars were written before the checkpoint
-    pending, constant, val_nll, saved_at = Pending(writer, cfg, save.path), None, None, -math.inf
+    trainer, pending = Trainer(model, cfg, state), Pending(writer, cfg, save)
+    first = start + (state is not None and state["logged"])  # a checkpoint of an evaluation logged its step
     with caught(signal.SIGINT, signal.SIGTERM) as signals:
         runs.began()  # from here a signal saves a checkpoint, and what the run wrote stays
-        bar = tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5)
-        for step in bar:
-            if signals.received:
-                pending.write()
-                save(step, trainer.state(trainer.g.get_state(), False))
-                raise Interrupted(signals.received, step, save.path)
-            evaluate = step % every == 0 or step == steps
-            rng = trainer.g.get_state() if evaluate else None
-            if minibatch:
-                index = torch.randint(train.size(model), (batch_size,), generator=trainer.g).numpy()
-                nll = train.examples(index, model).to(model.device).nll(model)
-            elif trainer.optimizer or constant is None:
-                nll = train.nll(model)
-            loss = model.penalized(nll, cfg.reg) if constant is None else constant
-            if not (skip and step == start):
-                pending.losses.append((step, loss.detach()))
-                if minibatch:
-                    trainer.nlls.append(nll.detach())
-            if evaluate and not (skip and step == start):
-                with torch.no_grad():
-                    if step == steps or not minibatch:
-                        train_nll = nll.item() if not minibatch else train.nll(model).item()
-                    else:
-                        total, count = trainer.since()
-                        train_nll = total / count
-                    trainer.nlls, trainer.before = [], (0.0, 0)
-                    pending.scalars.append(("train/nll", train_nll, step))
-                    if val.total:
-                        val_nll = val.nll(model).item() if constant is None or val_nll is None else val_nll
-                        pending.scalars.append(("val/nll", val_nll, step))
-                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-                if step == steps or time.monotonic() - saved_at >= seconds:
-                    pending.write()  # first: it stops the run at a loss that is not finite, before saving
-                    save(step, trainer.state(rng, True))
-                    pending.saved, saved_at = step, time.monotonic()
-            elif len(pending.losses) >= WRITE_EVERY:  # between far-apart evaluations too, so a stop never waits long
-                pending.write()
-            if trainer.optimizer is None:  # a model that learns nothing here: its loss is the same at every step
-                constant = loss
-            if step == steps or trainer.optimizer is None:
-                continue
-            trainer.step(model, loss)
+        if trainer.optimizer is None:
+            flat_line(model, splits, cfg, trainer, pending, first, signals)
+        else:
+            descend(model, splits, cfg, trainer, pending, start, first, signals)
     if pending.last is not None:
-        log.info("step %d: train loss %.4f", steps, pending.last)
+        log.info("step %d: train loss %.4f", cfg.steps, pending.last)
+
+
+def descend(model, splits, cfg, trainer, pending, start, first, signals):
+    """The training loop: a step's loss, its logging, an evaluation where one is due, then the optimizer's step."""
+    train, steps = splits["train"], cfg.steps
+    model.train()
+    for step in (bar := progress(start, steps)):
+        if signals.received:
+            stop(signals, step, trainer, pending)
+        evaluating = step % cfg.eval_interval == 0 or step == steps
+        rng = trainer.g.get_state() if evaluating else None  # what a checkpoint of this step continues from
+        nll = trainer.nll(model, train)
+        loss = model.penalized(nll, cfg.reg)
+        if step >= first:
+            pending.losses.append((step, loss.detach()))
+            if cfg.batch_size is not None:
+                trainer.nlls.append(nll.detach())
+            if evaluating:
+                evaluate(model, splits, cfg, trainer, pending, step, nll)
+                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+                pending.checkpoint(step, trainer.state(rng, True), last=step == steps)
+            elif len(pending.losses) >= WRITE_EVERY:  # between far-apart evaluations too: a stop never waits long
+                pending.write()
+        if step < steps:
+            trainer.step(model, loss)
+
+
+def evaluate(model, splits, cfg, trainer, pending, step, nll):
+    """train/nll and val/nll, in evaluation mode. Full batch, the step's NLL is the training split's; with
+    minibatches, the mean of those since the last evaluation, and the whole split's at the last step."""
+    model.eval()
+    with torch.no_grad():
+        if cfg.batch_size is None:
+            train_nll = nll.item()
+        elif step == cfg.steps:
+            train_nll = splits["train"].nll(model).item()
+        else:
+            total, count = trainer.since()
+            train_nll = total / count
+        trainer.nlls, trainer.before = [], (0.0, 0)
+        pending.scalars.append(("train/nll", train_nll, step))
+        if splits["val"].total:
+            pending.scalars.append(("val/nll", splits["val"].nll(model).item(), step))
+    model.train()
+
+
+def flat_line(model, splits, cfg, trainer, pending, first, signals):
+    """A model with nothing to train here (the counts model, or steps=0): its NLLs, computed once, are logged at
+    every step, to compare with the models that train."""
+    model.eval()
+    with torch.no_grad():
+        nll = splits["train"].nll(model)
+        loss = model.penalized(nll, cfg.reg)
+        val = splits["val"].nll(model).item() if splits["val"].total else None
+    for step in (bar := progress(first, cfg.steps)):
+        if signals.received:
+            stop(signals, step, trainer, pending)
+        pending.losses.append((step, loss))
+        if step % cfg.eval_interval == 0 or step == cfg.steps:
+            pending.scalars += [("train/nll", nll.item(), step)] + ([("val/nll", val, step)] if val is not None else [])
+            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+            pending.checkpoint(step, trainer.state(trainer.g.get_state(), True), last=step == cfg.steps)
+        elif len(pending.losses) >= WRITE_EVERY:
+            pending.write()
+
+
+def progress(start, steps):
+    """The steps from `start` on, with a progress bar on a terminal (none in a pipe)."""
+    return tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5)
+
+
+def stop(signals, step, trainer, pending):
+    """A signal: save what the run has, before this step, and stop."""
+    pending.write()
+    pending.save(step, trainer.state(trainer.g.get_state(), False))
+    raise Interrupted(signals.received, step, pending.save.path)
 
 
 class Pending:
     """The scalars logged since the last burst, kept until they are written to TensorBoard at once: every write
     wakes TensorBoard's writer thread, which then takes turns with training for the interpreter."""
 
-    def __init__(self, writer, cfg, path):
-        self.writer, self.cfg, self.path = writer, cfg, path
+    def __init__(self, writer, cfg, save):
+        self.writer, self.cfg, self.save = writer, cfg, save
         self.losses, self.scalars = [], []  # (step, train/loss as a tensor); (tag, value, step)
         self.saved, self.last = None, None  # the step of the last checkpoint, the last loss written
+        self.saved_at = -math.inf  # when it was saved (monotonic seconds)
+
+    def checkpoint(self, step, training, last=False):
+        """At an evaluation: the burst (the scalars, then the checkpoint) at the first one, the last step, and once
+        cfg.checkpoint_seconds have passed since the last checkpoint."""
+        if last or time.monotonic() - self.saved_at >= self.cfg.checkpoint_seconds:
+            self.write()  # first: it stops the run at a loss that is not finite, before saving
+            self.save(step, training)
+            self.saved, self.saved_at = step, time.monotonic()
 
     def write(self):
         """Write them; stop the run at the first train/loss that is not finite."""
         values = torch.stack([loss for _, loss in self.losses]).tolist() if self.losses else []
         for (step, _), value in zip(self.losses, values):
             if not math.isfinite(value):
-                kept = f"{self.path} of step {self.saved} is kept" if self.saved is not None else "nothing was saved"
+                kept = f"{self.save.path} of step {self.saved} is kept" if self.saved is not None else \
+                    "nothing was saved"
                 raise MakemoreError(f"training stopped at step {step}: the loss became {value} "
                                     f"(is lr={self.cfg.lr} too large?); {kept}")
             self.writer.add_scalar("train/loss", value, step)
@@ -319,10 +370,11 @@ def resumed(cfg):
     path = path / "checkpoint.pt" if path.is_dir() else path
     _, _, state = checkpoint.load(path)
     then, now = _flat(state["config"]), _flat(OmegaConf.to_container(cfg, resolve=True))
-    for key in sorted((set(then) | set(now))):
+    for key in sorted(set(then) | set(now), key=lambda k: (k.count("."), k)):  # the card's keys before model.*
         if key.split(".")[0] not in RESUMABLE and then.get(key) != now.get(key):
             raise MakemoreError(f"resume={cfg.resume}: {key} is {now.get(key)} here but {then.get(key)} in the "
-                                f"checkpoint; resume with the run's own config (only {sorted(RESUMABLE)} may change)")
+                                f"checkpoint; resume with the run's own config (only "
+                                f"{', '.join(sorted(RESUMABLE))} may change)")
     if state["step"] > cfg.steps:
         raise MakemoreError(f"resume={cfg.resume}: the checkpoint is at step {state['step']}, past steps={cfg.steps}")
     log.info("resuming %s from step %d", path, state["step"])
@@ -363,7 +415,7 @@ def run(cfg, out):
     check_run(cfg, model, splits, longest, state)
     ignored = not_applying(cfg, model)
     for key in sorted(typed() & set(ignored)):
-        log.warning("%s=%s does not apply to the %s model: it is ignored", key, cfg[key], name_of(model))
+        log.warning("%s=%s does not apply to the %s model: it is ignored", key, cfg[key], named(cfg.model._target_)[0])
     config = OmegaConf.to_container(cfg, resolve=True)
     save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, config)
     start = 0 if state is None else state["step"]
@@ -383,6 +435,7 @@ def run(cfg, out):
 def write_outputs(model, splits, vocab, cfg, writer, out):
     """After training: the final NLLs (returned, and test/nll in TensorBoard), the samples (samples.txt, TensorBoard
     and the terminal: a sweep's job shows a few) and the pictures."""
+    model.eval()
     with torch.no_grad():
         nlls = {s: splits[s].nll(model).item() if splits[s].total else None for s in SPLITS}
     if nlls["test"] is not None:

@@ -86,11 +86,19 @@ def whole(words):
     return Split(words.ids, words.lengths, len(words.vocab))
 
 
+def new(cls, vocab_size=27, **keys):
+    """A model of class `cls`, built as a run builds it: from its config dataclass, here with these keys."""
+    from makemore.models import MODELS
+
+    (config,) = [e.config for e in MODELS.values() if e.cls is cls]
+    return cls(config(**keys), vocab_size)
+
+
 def table_model(N, smoothing):
     """A counts model of context 1 whose count table is N (V x V)."""
     from makemore.models import Counts
 
-    model = Counts(len(N), smoothing=smoothing)
+    model = new(Counts, len(N), context=1, smoothing=smoothing)
     model.load_state_dict({"X": torch.arange(len(N))[:, None], "N": N})
     return model
 

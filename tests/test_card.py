@@ -39,15 +39,15 @@ def check_run_folder(folder, steps):
     assert len(names) == 20 and all(name.isalpha() for name in names)
     nlls = [metrics(folder)[f"{s}_nll"] for s in ("train", "val", "test")]
     assert 2 < nlls[0] < 3 and all(nll > 2 for nll in nlls)  # unsmoothed counts: inf on a bigram never seen
-    return state
+    return model, state
 
 
 def test_python_train_py_model_neural_reg_0_01(clone):
     proc = cli(TRAIN, "model=neural", "reg=0.01", cwd=clone)
     (folder,) = (clone / "runs").glob("*/*")
     assert folder.name.endswith("_model=neural,reg=0.01") and f"run folder: runs/{folder.parent.name}" in proc.stdout
-    state = check_run_folder(folder, steps=100)
-    assert state["model"] == "neural" and (state["config"]["reg"], state["config"]["lr"]) == (0.01, 50.0)
+    model, state = check_run_folder(folder, steps=100)
+    assert type(model).__name__ == "Neural" and (state["config"]["reg"], state["config"]["lr"]) == (0.01, 50.0)
     hparams = hparams_of(folder)
     assert hparams["reg"].number_value == 0.01 and hparams["model"].string_value == "neural"
     assert math.isnan(hparams["smoothing"].number_value)  # the counts model's key: it changes nothing here

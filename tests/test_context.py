@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 import torch
 
-from helpers import NAMES, compose_config, metrics, whole
+from helpers import NAMES, compose_config, metrics, new, whole
 from makemore import MakemoreError, checkpoint
 from makemore.data import read_words
 from makemore.models import Counts, Neural
@@ -20,14 +20,14 @@ def names():
 
 
 def counts(names, context, smoothing):
-    model = Counts(27, context=context, smoothing=smoothing)
+    model = new(Counts, context=context, smoothing=smoothing)
     model.fit(whole(names))
     return model
 
 
 def test_counts_and_neural_agree_for_context_2(names):
     data = whole(names)
-    neural = Neural(27, context=2)
+    neural = new(Neural, context=2)
     # AdamW reaches the optimum in far fewer steps than the lecture's gradient descent; the optimum is the point
     optimizer = torch.optim.AdamW(neural.parameters(), lr=0.5, weight_decay=0.0)
     for _ in range(300):

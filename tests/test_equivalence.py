@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from helpers import scalars
+from helpers import new, scalars
 from makemore import checkpoint
 from makemore.batches import Split
 from makemore.data import read_words
@@ -54,11 +54,12 @@ def test_count_matrix_training_matches_the_lectures_one_hot_training(train_run, 
 def test_mlp_full_batch_from_counted_windows_equals_the_per_example_path(names_subset):
     words = read_words(names_subset)
     data = Split(words.ids, words.lengths, len(words.vocab))
-    every = data.examples(np.arange(data.size(MLP(27))), MLP(27))
+    mlp = new(MLP, context=3)
+    every = data.examples(np.arange(data.size(mlp)), mlp)
     curves, models = [], []
     for loss_of in (lambda m: data.nll(m), lambda m: every.nll(m)):  # distinct windows, then every example
         torch.manual_seed(0)
-        model = MLP(27, context=3, n_hidden=50)  # smaller than the default: the same sums, sooner
+        model = new(MLP, context=3, n_hidden=50)  # smaller than the default: the same sums, sooner
         optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
         curve = []
         for _ in range(50):

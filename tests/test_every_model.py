@@ -1,30 +1,32 @@
 """What the framework promises holds for every model: a whole run, bit-identical resume, sampling and scoring."""
 
+import math
+from dataclasses import dataclass
+
 import pytest
 import torch
+from torch import nn
 
 from helpers import after_a_second, cli, compose_config, metrics, same_weights, scalars
 from makemore import MakemoreError, checkpoint
-from makemore.models import MODELS
+from makemore.board import hparam_values
+from makemore.config import ModelConfig
+from makemore.models import MODELS, Entry, LanguageModel, register
 from makemore.sampling import sample, score
 from makemore.training import run
 
 SMALL = ("steps=6", "eval_interval=3", "sample.count=3", "figures=false")
-MINIBATCH = {"counts": [], "neural": [], "mlp": ["batch_size=16"], "rnn": [], "gru": [], "bow": [], "transformer": []}
 
 
 def tiny(name):
-    """Small sizes, so that each model trains in a fraction of a second."""
-    keys = {"mlp": ["model.n_hidden=16"], "rnn": ["model.n_embd=8", "model.n_embd2=8"],
-            "gru": ["model.n_embd=8", "model.n_embd2=8"], "bow": ["model.n_embd=8", "model.n_embd2=8"],
-            "transformer": ["model.n_embd=8", "model.n_head=2", "model.n_layer=1"]}
-    return [f"model={name}", *keys.get(name, []), *(["batch_size=16"] if name in ("rnn", "gru", "bow", "transformer") else [])]
+    """Small sizes, so that each model trains in a fraction of a second (its registry entry's)."""
+    return [f"model={name}", *MODELS[name].tiny]
 
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_a_run_resumed_halfway_is_bit_identical_for_every_model(train_run, names_subset, name):
     # a schedule with state that does not depend on `steps`, so that 3 steps resumed to 6 are the first half of 6
-    common = [*tiny(name), *MINIBATCH[name], f"data.path={names_subset}", "scheduler=step", "scheduler.milestones=[2]",
+    common = [*tiny(name), f"data.path={names_subset}", "scheduler=step", "scheduler.milestones=[2]",
               "eval_interval=3", "sample.count=5", "figures=false"]
     half, _ = train_run(*common, "steps=3")
     whole, _ = train_run(*common, "steps=6")
@@ -66,7 +68,7 @@ def test_each_sequence_model_trains_through_the_cli(tmp_path, names_subset):
 def test_a_sequence_model_sees_the_longest_word_and_its_end(train_run, names_subset):
     out, _ = train_run(*tiny("bow"), f"data.path={names_subset}", "steps=1", "sample.count=0", "figures=false")
     longest = max(len(w) for w in names_subset.read_text().split())
-    assert torch.load(out / "checkpoint.pt", weights_only=True)["model_args"]["context"] == longest + 1
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["config"]["model"]["context"] == longest + 1
 
 
 def test_a_device_that_is_not_there_is_refused(tmp_path):
@@ -96,3 +98,48 @@ def test_a_word_longer_than_a_sequence_models_context_is_refused_when_scored(tra
     model, vocab, _ = checkpoint.load(out / "checkpoint.pt")
     with pytest.raises(MakemoreError, match="longer than the model sees"):
         score(model, vocab, ["a" * 40])
+
+
+# --- a model added as the README says: a module, a registry entry, a config file ------------------------------
+
+@dataclass
+class UnigramConfig(ModelConfig):
+    _target_: str = f"{__name__}.Unigram"
+
+
+class Unigram(LanguageModel):
+    """A throwaway model: one logit per token, whatever came before."""
+
+    def __init__(self, config, vocab_size):
+        super().__init__(config, vocab_size)
+        self.logits = nn.Parameter(torch.zeros(vocab_size))
+
+    def forward(self, idx):
+        return self.logits.expand(*idx.shape, -1)
+
+
+@pytest.fixture
+def unigram(tmp_path):
+    """The registry entry and conf/model/unigram.yaml (in a folder on Hydra's search path): the overrides that
+    choose it."""
+    register("unigram", Entry(Unigram, UnigramConfig, ("batch_size=16",)))
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "unigram.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - /model_schema: unigram\n\ncontext: null\nlr: 0.1\n")
+    yield [f"hydra.searchpath=[file://{tmp_path / 'conf'}]", *tiny("unigram")]
+    del MODELS["unigram"]
+
+
+def test_a_new_model_is_a_module_a_registry_entry_and_a_config_file(train_run, names_subset, unigram):
+    common = [*unigram, f"data.path={names_subset}", "eval_interval=3", "sample.count=5", "figures=false"]
+    half, _ = train_run(*common, "steps=3")
+    whole, _ = train_run(*common, "steps=6")
+    after_a_second(half)
+    run(compose_config(*common, "steps=6", f"resume={half}"), half)
+    assert same_weights(whole, half) and scalars(whole)["train/loss"] == scalars(half)["train/loss"]
+    model, vocab, state = checkpoint.load(whole / "checkpoint.pt")
+    assert type(model) is Unigram and metrics(whole)["val_nll"] < math.log(len(vocab))  # it learned something
+    drawn = sample(model, 5, state["config"]["seed"], max_length=state["config"]["sample"]["max_length"])
+    assert [vocab.decode(w) for w in drawn] == (whole / "samples.txt").read_text().split("\n")[:5]
+    (nll,) = score(model, vocab, ["emma"])
+    assert nll > 0 and hparam_values(compose_config(*unigram))["model"] == "unigram"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import metrics, scalars
+from helpers import metrics, new, scalars
 from makemore.batches import Split
 from makemore.data import read_words, split
 from makemore.models import MLP, Neural
@@ -16,7 +16,7 @@ def train_split(path):
     return Split(words.ids[np.repeat(keep, words.lengths)], words.lengths[keep], len(words.vocab))
 
 
-@pytest.mark.parametrize("model", [Neural(27, context=1), Neural(27, context=2), MLP(27, context=3)])
+@pytest.mark.parametrize("model", [new(Neural, context=1), new(Neural, context=2), new(MLP, context=3)])
 def test_per_example_nll_over_all_examples_equals_the_counted_windows_nll(names_subset, model):
     train = train_split(names_subset)
     every = train.examples(np.arange(train.size(model)), model)
@@ -26,7 +26,7 @@ def test_per_example_nll_over_all_examples_equals_the_counted_windows_nll(names_
 
 def test_words_and_windows_are_the_same_examples(names_subset):
     """A windowed model scores whole padded words as it scores their windows one by one."""
-    train, model = train_split(names_subset), MLP(27, context=3)
+    train, model = train_split(names_subset), new(MLP, context=3)
     words = train.words(np.arange(len(train.lengths)), model.pad)
     assert words.nll(model).item() == pytest.approx(train.nll(model).item(), rel=1e-6)
 

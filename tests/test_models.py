@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from helpers import NAMES, whole
+from helpers import NAMES, new, whole
 from makemore.data import read_words
 from makemore.models import Counts, Neural
 from makemore.sampling import score
@@ -28,7 +28,7 @@ def trained(model, data, steps, lr=50.0, reg=0.0):
 
 
 def counts(names, smoothing, context=1):
-    model = Counts(27, context=context, smoothing=smoothing)
+    model = new(Counts, context=context, smoothing=smoothing)
     model.fit(whole(names))
     return model
 
@@ -58,14 +58,14 @@ def test_unseen_bigram_has_infinite_nll_without_smoothing(names):
 
 def test_a_counts_table_loads_from_its_state_dict(names):
     model = counts(names, 0.5, context=2)
-    again = Counts(27, context=2, smoothing=0.5)
+    again = new(Counts, context=2, smoothing=0.5)
     again.load_state_dict(model.state_dict())
     assert whole(names).nll(again).item() == whole(names).nll(model).item()
 
 
 def test_neural_starts_from_the_lectures_random_weights():
     torch.manual_seed(2147483647)
-    W = Neural(27).W
+    W = new(Neural, context=1).W
     assert torch.equal(W.detach(), torch.randn((27, 27), generator=torch.Generator().manual_seed(2147483647)))
 
 
@@ -74,7 +74,7 @@ def test_neural_logits_of_every_window_in_order_are_the_rows_picked_one_by_one(c
     """Given every window in order (a bigram's distinct windows), the model's logits are W itself, not a gather of
     its rows: the same values and the same gradient as picking each window's row in another order."""
     torch.manual_seed(0)
-    model = Neural(27, context=context)
+    model = new(Neural, context=context)
     every = torch.cartesian_prod(*[torch.arange(27)] * context).view(-1, context)
     order = torch.randperm(len(every))
     picked = model.next_logits(every[order])
@@ -89,12 +89,12 @@ def test_neural_logits_of_every_window_in_order_are_the_rows_picked_one_by_one(c
 
 
 def test_neural_without_reg_converges_to_the_counts_model(names):
-    neural = trained(Neural(27), whole(names), steps=3000)
+    neural = trained(new(Neural, context=1), whole(names), steps=3000)
     assert whole(names).nll(neural).item() == pytest.approx(whole(names).nll(counts(names, 0.0)).item(), abs=0.01)
 
 
 def test_reg_keeps_the_neural_model_above_the_counts_model(names):
-    neural = trained(Neural(27), whole(names), steps=300, reg=0.1)
+    neural = trained(new(Neural, context=1), whole(names), steps=300, reg=0.1)
     assert whole(names).nll(neural).item() > whole(names).nll(counts(names, 0.0)).item() + 0.01
 
 
@@ -102,7 +102,7 @@ def test_the_counts_model_finds_its_windows_in_a_vocabulary_of_more_than_256_cha
     path = tmp_path / "w.txt"
     path.write_text("".join(chr(0x4E00 + i) + chr(0x4E00 + (i * 7) % 300) + "\n" for i in range(300)), encoding="utf-8")
     words = read_words(path)
-    model = Counts(len(words.vocab), context=1, smoothing=0.0)
+    model = new(Counts, len(words.vocab), context=1, smoothing=0.0)
     model.fit(whole(words))
     pairs, rows = {}, {}  # the lecture's counting, in plain Python
     for w in path.read_text(encoding="utf-8").split():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import NAMES, whole
+from helpers import NAMES, new, whole
 from makemore.batches import Split
 from makemore.data import read_words
 from makemore.models import MLP, Counts
@@ -21,7 +21,7 @@ def names():
     pytest.param(False, 1, 1_000, 150, marks=pytest.mark.slow),  # a model call per character: slower
 ])
 def test_transitions_of_the_samples_follow_P(names, batched, context, count, cells):
-    model = Counts(27, context=context, smoothing=0.1)
+    model = new(Counts, context=context, smoothing=0.1)
     model.fit(whole(names))
     drawn = sample(model, count, seed=3, batched=batched)
     samples = Split(np.array([i for w in drawn for i in w], dtype=np.uint8), np.array([len(w) for w in drawn]), 27)
@@ -35,7 +35,7 @@ def test_transitions_of_the_samples_follow_P(names, batched, context, count, cel
 
 @pytest.mark.parametrize("batched", [False, True])
 def test_top_k_1_always_draws_the_likeliest_token(names, batched):
-    model = Counts(27, context=3, smoothing=0.1)
+    model = new(Counts, context=3, smoothing=0.1)
     model.fit(whole(names))
     greedy = sample(model, 5, seed=1, batched=batched, top_k=1)
     assert greedy == sample(model, 5, seed=2, batched=batched, top_k=1)  # nothing left to chance
@@ -44,7 +44,7 @@ def test_top_k_1_always_draws_the_likeliest_token(names, batched):
 
 
 def test_temperature_sharpens_and_flattens(names):
-    model = Counts(27, context=1, smoothing=1.0)
+    model = new(Counts, context=1, smoothing=1.0)
     model.fit(whole(names))
     distinct = {t: len(set(map(tuple, sample(model, 300, seed=0, batched=True, temperature=t)))) for t in (0.3, 1, 3)}
     assert distinct[0.3] < distinct[1] < distinct[3]
@@ -53,7 +53,7 @@ def test_temperature_sharpens_and_flattens(names):
 @pytest.mark.parametrize("batched", [False, True])
 def test_a_name_stops_at_max_length(batched):
     torch.manual_seed(0)
-    model = MLP(27, context=2)
+    model = new(MLP, context=2)
     with torch.no_grad():
         model.out.bias[0] = -100  # the end token is never drawn
     drawn = sample(model, 3, seed=0, batched=batched, max_length=7)

@@ -5,13 +5,14 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 
-from helpers import compose_config
+from helpers import compose_config, new
 
+from makemore import MakemoreError
 from makemore.models.bow import BoW
 from makemore.models.rnn import GRU, RNN
 from makemore.models.transformer import Transformer
+from makemore.training import build
 
 V, CONTEXT = 27, 16
 MODELS = {"rnn": RNN, "gru": GRU, "bow": BoW, "transformer": Transformer}
@@ -19,7 +20,7 @@ MODELS = {"rnn": RNN, "gru": GRU, "bow": BoW, "transformer": Transformer}
 
 def make(name, **sizes):
     torch.manual_seed(0)
-    return MODELS[name](V, CONTEXT, **sizes)
+    return new(MODELS[name], V, context=CONTEXT, **sizes)
 
 
 def tokens(B, T, seed=1):
@@ -34,7 +35,7 @@ def tokens(B, T, seed=1):
 def test_parameter_counts_with_the_configs_defaults_are_makemores(name, count):
     """As `python train.py model=<name>` builds it on names.txt: its longest name + 1 = 16 is the context."""
     cfg = compose_config(f"model={name}", f"context={CONTEXT}")
-    model = instantiate(cfg.model, vocab_size=V)
+    model = build(cfg, V, torch.device("cpu"))
     assert sum(p.numel() for p in model.parameters()) == count
 
 
@@ -99,5 +100,5 @@ def test_adamw_steps_lower_the_loss_on_a_fixed_batch(name):
 
 
 def test_heads_that_do_not_split_n_embd_are_refused():
-    with pytest.raises(ValueError, match="n_embd=65.*n_head=4"):
-        Transformer(V, CONTEXT, n_embd=65, n_head=4)
+    with pytest.raises(MakemoreError, match="n_embd=65.*n_head=4"):
+        new(Transformer, V, context=CONTEXT, n_embd=65, n_head=4)

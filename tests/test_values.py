@@ -185,7 +185,7 @@ def change(*path, how):
 
 
 def make_huge(state):  # a neural model of context 12: 27**12 x 27 weights, 1.6e16 bytes
-    for node in (state["config"], state["config"]["model"], state["model_args"]):
+    for node in (state["config"], state["config"]["model"]):
         node["context"] = 12
 
 
@@ -196,7 +196,7 @@ def reg_out_of_range(state):
 DAMAGES = {  # name: (damage, model, words of the message)
     "bare tensor": (lambda state: torch.zeros(3), "neural", ["its content is a tensor of shape (3,), not a dict"]),
     **{f"no {k}": (drop(k), "neural", [f"it has no {k!r}"])
-       for k in ("config", "step", "rng", "itos", "model", "model_args", "state_dict", "optimizer", "scheduler")},
+       for k in ("config", "step", "rng", "itos", "state_dict", "optimizer", "scheduler")},
     "step abc": (put("step", value="abc"), "neural", ["step is 'abc', not an integer"]),
     "step past steps": (put("step", value=4), "neural", ["step is 4, not at most the run's steps=3"]),
     "config a list": (put("config", value=[1]), "neural", ["config is [1], not a dict"]),
@@ -204,16 +204,17 @@ DAMAGES = {  # name: (damage, model, words of the message)
     "seed abc": (put("config", "seed", value="abc"), "neural", ["its config", "'abc'", "seed"]),
     "no seed": (drop("config", "seed"), "neural", ["its config has no seed"]),
     "itos without end": (put("itos", value=["a", "b"]), "neural", ["itos is ['a', 'b'], not a list of distinct"]),
-    "model unknown": (put("model", value="gpt"), "neural", ["model is 'gpt', not one of counts, neural"]),
-    "model_args a list": (put("model_args", value=[]), "neural", ["model_args is [], not a dict"]),
-    "model_args not the config's": (put("model_args", "reg", value=0.5), "neural", ["config's model"]),
+    "model unknown": (put("config", "model", "_target_", value="os.system"), "neural",
+                      ["config's model._target_ is 'os.system', not one of makemore.models.Counts"]),
+    "model a list": (put("config", "model", value=[]), "neural", ["config's model is [], not a dict"]),
+    "model key unknown": (put("config", "model", "n_embd", value=5), "neural", ["its config", "n_embd"]),
     "reg out of range": (reg_out_of_range, "neural", ["its config: bad config value reg=-1.0"]),
-    "model_args huge": (make_huge, "neural", ["holds a neural model whose weights need about", "more memory"]),
+    "model huge": (make_huge, "neural", ["holds a neural model whose weights need about", "more memory"]),
     "state_dict a number": (put("state_dict", value=5), "neural", ["state_dict is 5, not a dict of tensors"]),
     "weights nan": (change("state_dict", "W", how=lambda W: W.fill_(math.nan)), "neural",
                     ["state_dict['W'] holds nan or inf"]),
     "weights misshapen": (put("state_dict", "W", value=torch.zeros(3, 3)), "neural",
-                          ["state_dict does not fit model_args", "size mismatch for W"]),
+                          ["state_dict does not fit its config's model", "size mismatch for W"]),
     "weights missing": (lambda state: state["state_dict"].clear(), "neural", ["Missing key(s)", "W"]),
     "rng not a state": (put("rng", value=torch.zeros(3, dtype=torch.uint8)), "neural", ["not a generator's state"]),
     "optimizer text": (put("optimizer", value="abc"), "neural", ["optimizer is 'abc', not null or a state dict"]),
@@ -236,7 +237,7 @@ def test_a_checkpoint_is_checked_before_use(tmp_path, trained, name):
 
 
 @pytest.mark.slow  # a tool's one line for a MakemoreError is not slow in test_tools (a missing checkpoint)
-@pytest.mark.parametrize("name", ["model_args huge"])  # the one line of every damage above, as test_faults' too
+@pytest.mark.parametrize("name", ["model huge"])  # the one line of every damage above, as test_faults' too
 def test_the_sample_command_names_a_damaged_checkpoint_in_one_line(tmp_path, trained, name):
     damage, model, words = DAMAGES[name]
     path = damaged(tmp_path, trained, damage, model)

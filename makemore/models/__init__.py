@@ -1,8 +1,12 @@
 """Models: each maps token ids to next-token logits through one interface (base.py).
 
-A new model is a module here (its class and its config dataclass), a line in MODELS, and a config file in
-conf/model/; nothing else changes.
+A new model is a module here (its class and its config dataclass), an entry in MODELS, and a config file in
+conf/model/; nothing else changes: training, the tests that run every model, --help, HParams, the benchmark and
+the checkpoints' whitelist all read MODELS.
 """
+
+from dataclasses import dataclass
+from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
@@ -14,29 +18,47 @@ from makemore.models.neural import Neural, NeuralConfig
 from makemore.models.rnn import GRU, RNN, GRUConfig, RNNConfig
 from makemore.models.transformer import Transformer, TransformerConfig
 
-# name: (class, config). The only classes a checkpoint may name.
+
+@dataclass(frozen=True)
+class Entry:
+    """A model of the registry: its class and config dataclass, and what the tests and the benchmark need of it."""
+
+    cls: type
+    config: type
+    tiny: tuple = ()  # overrides that make it train in a fraction of a second (the tests that run every model)
+    target: Optional[float] = None  # the val NLL its reference reaches, which the benchmark times it to
+
+
+SEQUENCE_TINY = ("model.n_embd=8", "model.n_embd2=8", "batch_size=16")
+# name: its entry. The only classes a checkpoint may name.
 MODELS = {
-    "counts": (Counts, CountsConfig),
-    "neural": (Neural, NeuralConfig),
-    "mlp": (MLP, MLPConfig),
-    "rnn": (RNN, RNNConfig),
-    "gru": (GRU, GRUConfig),
-    "bow": (BoW, BoWConfig),
-    "transformer": (Transformer, TransformerConfig),
+    "counts": Entry(Counts, CountsConfig),
+    "neural": Entry(Neural, NeuralConfig),
+    "mlp": Entry(MLP, MLPConfig, ("model.n_hidden=16", "batch_size=16"), target=2.11),
+    "rnn": Entry(RNN, RNNConfig, SEQUENCE_TINY),
+    "gru": Entry(GRU, GRUConfig, SEQUENCE_TINY),
+    "bow": Entry(BoW, BoWConfig, SEQUENCE_TINY),
+    "transformer": Entry(Transformer, TransformerConfig,
+                         ("model.n_embd=8", "model.n_head=2", "model.n_layer=1", "batch_size=16"), target=2.03),
 }
-for _name, (_, _config) in MODELS.items():
-    ConfigStore.instance().store(group="model_schema", name=_name, node=_config, package="model")
+
+
+def register(name, entry):
+    """Add a model to MODELS, and its config's keys to Hydra's schemas (conf/model/<name>.yaml takes them in)."""
+    MODELS[name] = entry
+    ConfigStore.instance().store(group="model_schema", name=name, node=entry.config, package="model")
+
+
+for _name, _entry in list(MODELS.items()):
+    register(_name, _entry)
 
 
 def named(target):
-    """The (class, config) of MODELS that a model._target_ names, or None: no other class is ever built."""
-    return next(((cls, config) for cls, config in MODELS.values()
-                 if target in (f"makemore.models.{cls.__name__}", f"{cls.__module__}.{cls.__name__}")), None)
+    """The name and entry of the model a config's model._target_ names, or (None, None): no other class is ever
+    built."""
+    return next(((name, e) for name, e in MODELS.items()
+                 if target in (f"makemore.models.{e.cls.__name__}", f"{e.cls.__module__}.{e.cls.__name__}")),
+                (None, None))
 
 
-def name_of(model):
-    """The name under which MODELS holds the model's class."""
-    return next(name for name, (cls, _) in MODELS.items() if type(model) is cls)
-
-
-__all__ = ["LanguageModel", "Windowed", "MODELS", *(cls.__name__ for cls, _ in MODELS.values())]
+__all__ = ["LanguageModel", "Windowed", "MODELS", "Entry", *(e.cls.__name__ for e in MODELS.values())]

@@ -15,10 +15,11 @@ class LanguageModel(nn.Module):
 
     windowed = False  # True: a prediction depends only on the last `context` tokens (see Windowed)
 
-    def __init__(self, vocab_size, context):
+    def __init__(self, config, vocab_size):
         super().__init__()
+        self.config = config  # the model's config dataclass: its keys, with their defaults and checks
         self.vocab_size = vocab_size
-        self.context = context
+        self.context = config.context
         # moves with the model's tensors, so that its device is known without a walk over them at every step
         self.register_buffer("here", torch.zeros(0), persistent=False)
 

@@ -36,11 +36,12 @@ class CausalBoW(nn.Module):
 
 
 class BoW(LanguageModel):
-    def __init__(self, vocab_size, context, n_embd=64, n_embd2=64):
-        super().__init__(vocab_size, context)
+    def __init__(self, config, vocab_size):
+        super().__init__(config, vocab_size)
+        n_embd, n_embd2 = config.n_embd, config.n_embd2
         self.wte = nn.Embedding(vocab_size, n_embd)
-        self.wpe = nn.Embedding(context, n_embd)  # without positions, an average forgets the order
-        self.cbow = CausalBoW(context)
+        self.wpe = nn.Embedding(self.context, n_embd)  # without positions, an average forgets the order
+        self.cbow = CausalBoW(self.context)
         self.mlp = nn.Sequential(nn.Linear(n_embd, n_embd2), nn.Tanh(), nn.Linear(n_embd2, n_embd))
         self.lm_head = nn.Linear(n_embd, vocab_size)
 

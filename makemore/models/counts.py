@@ -21,10 +21,10 @@ class Counts(Windowed):
     """Only the windows seen in training are stored (X, with their counts N), so memory follows the data, not
     V**context; a window never seen has no counts, and P is uniform there when smoothing is 0."""
 
-    def __init__(self, vocab_size, context=1, smoothing=1.0):
-        super().__init__(vocab_size, context)
-        self.smoothing = smoothing
-        self.register_buffer("X", torch.zeros((0, context), dtype=torch.int64))  # windows seen, sorted
+    def __init__(self, config, vocab_size):
+        super().__init__(config, vocab_size)
+        self.smoothing = config.smoothing
+        self.register_buffer("X", torch.zeros((0, self.context), dtype=torch.int64))  # windows seen, sorted
         self.register_buffer("N", torch.zeros((0, vocab_size), dtype=torch.int64))  # what followed each
         self.register_load_state_dict_pre_hook(self._resize)
         self._keys = None

@@ -22,11 +22,11 @@ class MLPConfig(ModelConfig):
 
 
 class MLP(Windowed):
-    def __init__(self, vocab_size, context=3, n_embd=10, n_hidden=200):
-        super().__init__(vocab_size, context)
-        self.C = nn.Embedding(vocab_size, n_embd)
-        self.hidden = nn.Linear(context * n_embd, n_hidden)
-        self.out = nn.Linear(n_hidden, vocab_size)
+    def __init__(self, config, vocab_size):
+        super().__init__(config, vocab_size)
+        self.C = nn.Embedding(vocab_size, config.n_embd)
+        self.hidden = nn.Linear(config.context * config.n_embd, config.n_hidden)
+        self.out = nn.Linear(config.n_hidden, vocab_size)
 
     def next_logits(self, windows):
         return self.out(torch.tanh(self.hidden(self.C(windows).flatten(1))))

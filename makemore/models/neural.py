@@ -20,8 +20,9 @@ class NeuralConfig(ModelConfig):
 
 
 class Neural(Windowed):
-    def __init__(self, vocab_size, context=1):
-        super().__init__(vocab_size, context)
+    def __init__(self, config, vocab_size):
+        super().__init__(config, vocab_size)
+        context = self.context
         if context * math.log2(vocab_size) >= 63:  # V**context itself would take long to compute, at context 10**9
             raise OverflowError(f"a table of {vocab_size}**{context} rows overflows int64")
         rows = vocab_size**context

@@ -60,13 +60,13 @@ class RNN(LanguageModel):
 
     cell_type = RNNCell
 
-    def __init__(self, vocab_size, context, n_embd=64, n_embd2=64):
-        super().__init__(vocab_size, context)
+    def __init__(self, config, vocab_size):
+        super().__init__(config, vocab_size)
         # Learned rather than zero: the state before the start token is whatever predicts best.
-        self.start = nn.Parameter(torch.zeros(1, n_embd2))
-        self.wte = nn.Embedding(vocab_size, n_embd)
-        self.cell = self.cell_type(n_embd, n_embd2)
-        self.lm_head = nn.Linear(n_embd2, vocab_size)
+        self.start = nn.Parameter(torch.zeros(1, config.n_embd2))
+        self.wte = nn.Embedding(vocab_size, config.n_embd)
+        self.cell = self.cell_type(config.n_embd, config.n_embd2)
+        self.lm_head = nn.Linear(config.n_embd2, vocab_size)
 
     def forward(self, idx):
         x = self.wte(idx)  # every step's input at once; only the recurrence itself is sequential

@@ -64,13 +64,12 @@ class Block(nn.Module):
 
 
 class Transformer(LanguageModel):
-    def __init__(self, vocab_size, context, n_embd=64, n_layer=4, n_head=4):
-        super().__init__(vocab_size, context)
-        if n_embd % n_head:
-            raise ValueError(f"n_embd={n_embd} must be divisible by n_head={n_head}, to split into heads")
+    def __init__(self, config, vocab_size):
+        super().__init__(config, vocab_size)
+        n_embd = config.n_embd
         self.wte = nn.Embedding(vocab_size, n_embd)
-        self.wpe = nn.Embedding(context, n_embd)
-        self.blocks = nn.ModuleList(Block(n_embd, n_head) for _ in range(n_layer))
+        self.wpe = nn.Embedding(self.context, n_embd)
+        self.blocks = nn.ModuleList(Block(n_embd, config.n_head) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(n_embd)
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
 
