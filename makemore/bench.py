@@ -1,4 +1,5 @@
-"""Benchmarks: what a user waits for, measured side by side in one process run, as ratios.
+"""Benchmarks: what a user waits for, measured side by side in one process run, as ratios. Each mode prints its
+tables and writes them into its own section of docs/benchmarks.md, leaving the other sections as they are.
 
     python -m makemore.bench            # names.txt: counting, steps (bare and inside a real run), sampling,
                                         # start-up, a 20-job sweep
@@ -11,6 +12,7 @@ Timings are medians of repeats; the machine may be shared, so read the ratios, w
 """
 
 import argparse
+import datetime
 import functools
 import json
 import os
@@ -35,6 +37,7 @@ from makemore.sampling import sample_batched, sample_one_by_one
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ROOT / "data" / "names.txt"
 TRAIN = [sys.executable, "train.py", "figures=false", "sample.count=0"]
+DOC = ROOT / "docs" / "benchmarks.md"
 
 
 def timed(f, repeat):
@@ -71,6 +74,23 @@ def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?") \
         if os.path.exists("/proc/cpuinfo") else platform.processor()
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def publish(section, command, blocks):
+    """Print each block as it is measured, then write them all between the section's markers in docs/benchmarks.md,
+    with the command and the machine: the text around the markers explains them and is kept as it is."""
+    head = f"`{command}` on {machine()}, {datetime.date.today()}:"
+    print(head + "\n", flush=True)
+    measured = []
+    for block in blocks:
+        print(block + "\n", flush=True)
+        measured.append(block)
+    start, end = f"<!-- bench:{section} -->", f"<!-- /bench:{section} -->"
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    if start not in text:
+        text += f"\n## {section}\n\n{start}\n{end}\n"
+    before, rest = text.split(start, 1)
+    DOC.write_text(before + "\n\n".join([start + "\n" + head, *measured]) + "\n" + end + rest.split(end, 1)[1])
 
 
 def names_split(part=0):
@@ -198,7 +218,6 @@ def hydra_composition(repeat=10):
 
 def speed(quick=False):
     torch.set_num_threads(1)
-    print(f"Machine: {machine()}\n")
     rows = []
     t_ref, t_ours = timed(lambda: lecture_counts(NAMES), 3), timed(lambda: names_split().counted(1), 5)
     rows.append(("bigram counts of names.txt (read, encode, count)", "the lecture's Python loop", t_ref, t_ours))
@@ -218,24 +237,24 @@ def speed(quick=False):
     t_ref = timed(lambda: sample_one_by_one(counts, 10_000, 1), 3)
     t_ours = timed(lambda: sample_batched(counts, 10_000, 1), 5)
     rows.append(("sampling 10,000 names", "one at a time", t_ref, t_ours))
-    print(table([(what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster")
-                 for what, ref, a, b in rows], ["what", "reference", "reference time", "makemore time", "ratio"]))
+    yield table([(what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster")
+                for what, ref, a, b in rows], ["what", "reference", "reference time", "makemore time", "ratio"])
 
     t = walls({"imports": [sys.executable, "-c", "import torch, hydra, tensorboard"],
                "counts": [sys.executable, "train.py", "hydra.run.dir={tmp}"],
                "neural": [sys.executable, "train.py", "model=neural", "hydra.run.dir={tmp}"]})
-    print("\n" + table([(f"`python train.py{' model=neural' if k == 'neural' else ''}` (100 steps, TensorBoard, "
-                         f"checkpoint, samples, heatmap)", f"{t['imports'] * 1e3:.0f} ms", f"{t[k] * 1e3:.0f} ms",
-                         f"{t[k] / t['imports']:.2f}x") for k in ("counts", "neural")],
-                       ["whole command", "`import torch, hydra, tensorboard`", "command", "ratio"]))
+    yield table([(f"`python train.py{' model=neural' if k == 'neural' else ''}` (100 steps, TensorBoard, "
+                  f"checkpoint, samples, heatmap)", f"{t['imports'] * 1e3:.0f} ms", f"{t[k] * 1e3:.0f} ms",
+                  f"{t[k] / t['imports']:.2f}x") for k in ("counts", "neural")],
+                ["whole command", "`import torch, hydra, tensorboard`", "command", "ratio"])
 
-    print("\n" + steps_table(["neural", "neural-mini", "mlp"] if quick else list(STEPS)))
+    yield steps_table(["neural", "neural-mini", "mlp"] if quick else list(STEPS))
     t, per_job, overhead = sweep_overhead()
     compose = hydra_composition()
-    print(f"\nA sweep of 20 neural jobs of 100 steps (basic launcher) took {t['sweep']:.1f} s, one such run "
-          f"{t['one']:.1f} s: each job beyond the first {per_job:.3f} s, of which {overhead:.3f} s is not its steps. "
-          f"Hydra composes each job's config twice (its sweeper checks every job first, its launcher composes it "
-          f"again): 2 x {compose['ours']:.3f} s, where a config of one key takes {compose['one key']:.3f} s.")
+    yield (f"A sweep of 20 neural jobs of 100 steps (basic launcher) took {t['sweep']:.1f} s, one such run "
+           f"{t['one']:.1f} s: each job beyond the first {per_job:.3f} s, of which {overhead:.3f} s is not its steps. "
+           f"Hydra composes each job's config twice (its sweeper checks every job first, its launcher composes it "
+           f"again): 2 x {compose['ours']:.3f} s, where a config of one key takes {compose['one key']:.3f} s.")
 
 
 # --- every model's default run -------------------------------------------------------------------------------
@@ -265,13 +284,14 @@ def models(names=tuple(MODELS)):
             state = torch.load(out / "checkpoint.pt", weights_only=True)
             params = sum(v.numel() for k, v in state["state_dict"].items() if k not in ("X", "N"))
             reached = ""
-            if MODELS[name].target is not None:
-                seconds, step = first_below(out, MODELS[name].target)
-                reached = f"{seconds:.1f} s (step {step})" if seconds is not None else "not reached"
+            target = MODELS[name].target
+            if target is not None:
+                seconds, step = first_below(out, target)
+                reached = f"{target}: " + (f"{seconds:.1f} s (step {step})" if seconds is not None else "not reached")
             rows.append((f"`python train.py model={name}`", f"{params:,}", f"{m['train_nll']:.4f}",
                          f"{m['val_nll']:.4f}", f"{m['test_nll']:.4f}", f"{wall:.1f} s", reached))
-    print(table(rows, ["command", "parameters", "train NLL", "val NLL", "test NLL", "whole run",
-                       "time to the target val NLL"]))
+    yield table(rows, ["command", "parameters", "train NLL", "val NLL", "test NLL", "whole run",
+                      "time to the target val NLL"])
 
 
 def contexts(lengths=(3, 5, 8)):
@@ -286,7 +306,7 @@ def contexts(lengths=(3, 5, 8)):
                 _, mb = run_measured([*TRAIN, *f"model={model}".split(), f"context={context}", f"hydra.run.dir={out}"])
                 row += [f"{json.loads((out / 'metrics.json').read_text())['val_nll']:.4f}", f"{mb:.0f} MB"]
             rows.append(row)
-    print(table(rows, ["context", "counts val NLL", "counts peak memory", "mlp val NLL", "mlp peak memory"]))
+    yield table(rows, ["context", "counts val NLL", "counts peak memory", "mlp val NLL", "mlp peak memory"])
 
 
 # --- makemore.py beside us -----------------------------------------------------------------------------------
@@ -304,8 +324,8 @@ def makemore_py(path, steps=200):
         settings = [f"model={kind}", "batch_size=32", "lr=5e-4", "scheduler=constant"]
         ours = in_run_step(tuple(settings), steps)
         rows.append((kind, f"{theirs * 1e3:.1f} ms", f"{ours * 1e3:.1f} ms", f"{ours / theirs:.2f}x"))
-    print(table(rows, ["model (batch 32, AdamW lr 5e-4)", "makemore.py step", "makemore step in a real run",
-                       "ours / theirs"]))
+    yield table(rows, ["model (batch 32, AdamW lr 5e-4)", "makemore.py step", "makemore step in a real run",
+                      "ours / theirs"])
 
 
 # --- large files ---------------------------------------------------------------------------------------------
@@ -344,8 +364,8 @@ def scale():
             start = time.perf_counter()
             Split(words.ids, words.lengths, len(words.vocab)).counted(1)
             passes.append((f"{n:,}", f"{read:.2f} s", f"{time.perf_counter() - start:.2f} s"))
-    print("\n" + table(rows, ["lines", "model", "whole `python train.py` run", "peak resident memory"]))
-    print("\n" + table(passes, ["lines", "read and encode", "count the distinct windows (context 1)"]))
+    yield table(rows, ["lines", "model", "whole `python train.py` run", "peak resident memory"])
+    yield table(passes, ["lines", "read and encode", "count the distinct windows (context 1)"])
 
 
 if __name__ == "__main__":
@@ -356,13 +376,14 @@ if __name__ == "__main__":
     parser.add_argument("--makemore", type=Path, help="karpathy/makemore's makemore.py, to time its step beside ours")
     parser.add_argument("--quick", action="store_true", help="steps of the bigram and the mlp only")
     args = parser.parse_args()
+    command = "python -m makemore.bench"
     if args.models:
-        models()
+        publish("models", f"{command} --models", models())
     elif args.contexts:
-        contexts()
+        publish("contexts", f"{command} --contexts", contexts())
     elif args.scale:
-        scale()
+        publish("scale", f"{command} --scale", scale())
     elif args.makemore:
-        makemore_py(args.makemore)
+        publish("makemore", f"{command} --makemore path/to/makemore.py", makemore_py(args.makemore))
     else:
-        speed(args.quick)
+        publish("speed", command + " --quick" * args.quick, speed(args.quick))
