@@ -1,12 +1,16 @@
-"""Train one model (`python train.py model=neural reg=0.01`) or sweep (`python train.py -m ...`)."""
+"""Train one model (`python train.py model=neural reg=0.01`) or sweep (`python train.py -m model=counts,neural`)."""
 
 import gc
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
+from makemore import signals
 
-from makemore.cli import report_config_errors, reported
-from makemore.training import run
+signals.start()  # first: Ctrl-C while the imports below bring in torch is one line, not a traceback
+
+import hydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+
+from makemore.cli import report_config_errors, reported  # noqa: E402
+from makemore.training import run  # noqa: E402
 
 # The imports made some 200,000 objects that live until exit: keep the garbage collector off them, in its
 # collections during the run and at exit, which otherwise cost a few tenths of a second of every command.

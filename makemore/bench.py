@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from makemore.batches import Split
 from makemore.data import read_words, split
 from makemore.models import MODELS, Counts, CountsConfig
-from makemore.sampling import sample_batched, sample_one_by_one
+from makemore.inference import sample_batched, sample_one_by_one
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ROOT / "data" / "names.txt"
@@ -145,13 +145,8 @@ def bare_step(overrides, repeat=200):
     model.fit(train)
     trainer = Trainer(model, cfg)
 
-    def step():
-        if cfg.batch_size is None:
-            nll = train.nll(model)
-        else:
-            index = torch.randint(train.size(model), (cfg.batch_size,), generator=trainer.g).numpy()
-            nll = train.examples(index, model).nll(model)
-        trainer.step(model, model.penalized(nll, cfg.reg))
+    def step():  # as training.descend takes one
+        trainer.step(model, model.penalized(trainer.nll(model, train), cfg.reg))
 
     return timed(step, repeat)
 

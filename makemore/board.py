@@ -4,32 +4,20 @@ import functools
 import logging
 import math
 from dataclasses import fields
-from pathlib import Path
 
 from omegaconf import OmegaConf
 from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard.summary import hparams
 
 from makemore import figures
-from makemore.config import option_keys
+from makemore.config import CONF, flat, option_keys
 from makemore.models import MODELS, named
 
 log = logging.getLogger(__name__)
-CONF = Path(__file__).resolve().parents[1] / "conf"
 # Keys that say how a run was carried out or what it prints, not what it computes.
 NOT_HPARAMS = ("resume", "threads", "device", "figures", "eval_interval", "checkpoint_seconds", "optimized_metric",
                "sample")
 METRICS = ("train/nll", "val/nll", "test/nll")  # scalar tags the run writes; HParams shows their last value
-
-
-def _flat(node, prefix=""):
-    out = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            out |= _flat(value, f"{prefix}{key}.")
-        elif not key.startswith("_"):
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 @functools.cache
@@ -57,9 +45,9 @@ def hparam_values(cfg, ignored=()):
     names = {"model": name, "optimizer": config["optimizer"]["_target_"].rsplit(".", 1)[1],
              "scheduler": config["scheduler"]["_target_"].rsplit(".", 1)[1]}
     shared = {f"model.{f.name}" for f in fields(entry.config) if _from_the_run(f)}
-    flat = {k: math.nan if k in ignored else v for k, v in _flat(config).items()
-            if k.split(".")[0] not in NOT_HPARAMS and k not in shared}
-    values = names | {k: flat.get(k, math.nan) for k in sorted(hparam_keys() | set(flat))}
+    keys = {k: math.nan if k in ignored else v for k, v in flat(config).items()
+            if k.split(".")[0] not in NOT_HPARAMS and k not in shared and not k.split(".")[-1].startswith("_")}
+    values = names | {k: keys.get(k, math.nan) for k in sorted(hparam_keys() | set(keys))}
     values["batch_size"] = values["batch_size"] or 0  # 0: full batch
     return {k: str(v) if isinstance(v, (list, type(None))) else v for k, v in values.items()}
 

@@ -7,7 +7,6 @@ model class is looked up among the known models, never imported from a name in t
 
 import io
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 from makemore import MakemoreError, memory
 from makemore.config import Config, validate
 from makemore.data import END, Vocab
+from makemore.files import replace
 from makemore.models import MODELS, named
 from makemore.terminal import first_line
 
@@ -37,35 +37,6 @@ def save(path, model, vocab, config, step, training):
     buffer = io.BytesIO()  # serialized in memory, then written at once: several times faster than torch.save to a file
     torch.save(state, buffer)
     replace(path, lambda tmp: Path(tmp).write_bytes(buffer.getbuffer()))
-
-
-def replace(path, write):
-    """Call write(temporary path), then move the result onto `path` in one step (atomic on POSIX).
-
-    Used for every file a run writes, so that a crash leaves the old file or the new one, never a torn one; a
-    file system error (a full disk, a read-only folder) is a MakemoreError naming `path`, and leaves no
-    temporary file behind.
-    """
-    tmp = f"{path}.{os.getpid()}.tmp"  # processes writing one file at once each use their own
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except Exception as e:
-        cause = _os_error(e)
-        if cause is None:
-            raise
-        raise MakemoreError(f"cannot write {path}: {cause.strerror or cause}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _os_error(error):
-    """The OSError behind an error, if any: torch reports a write that failed as a RuntimeError of its own, raised
-    while it handles the OSError."""
-    while error is not None and not isinstance(error, OSError):
-        error = error.__context__
-    return error
 
 
 @dataclass

@@ -1,98 +1,28 @@
-"""What every command does with bad input and Ctrl-C: one line on stderr and a non-zero exit, no traceback; and
-its --help, which lists the command's own keys with their comments."""
+"""How every command reports: bad input and Ctrl-C as one line on stderr and a non-zero exit, no traceback.
+
+An entry point calls `signals.start()` first, wraps its Hydra task in `reported` and calls Hydra's main through
+`report_config_errors`; importing this module changes nothing.
+"""
 
 import functools
-import gc
 import logging
 import os
 import re
 import shlex
-import signal
 import sys
-import threading
-from contextlib import contextmanager
-from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import CompactHydraException, MissingConfigException, OverrideParseException
-from hydra.types import RunMode
-from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from makemore import MakemoreError
-from makemore.interrupt import Interrupted, Stopped, resume_override
-from makemore.terminal import INTERRUPTED, fail, file_error
+from makemore import MakemoreError, signals
+from makemore.config import sweeping
+from makemore.files import file_error
+from makemore.runs import resume_override, sweep_failed
+from makemore.signals import Interrupted, Stopped, Terminated
+from makemore.terminal import INTERRUPTED, fail
 
 log = logging.getLogger("makemore")
-CONF = Path(__file__).resolve().parents[1] / "conf"
-
-
-def _stop(signum, frame):
-    print(INTERRUPTED, file=sys.stderr, flush=True)
-    os._exit(130)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM in a task but outside training: stops the command as Ctrl-C does there, with SIGTERM's status."""
-
-
-def _terminate(signum, frame):
-    raise Terminated
-
-
-def _exit(signum, frame):
-    """SIGTERM after the task: exit as Python does, where the signal's default would leave a joblib worker's
-    semaphores to the resource tracker, which then warns about them. Once: a second SIGTERM is ignored while the
-    process exits."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.exit(128 + signum)
-
-
-def _swap_sigint(old, new):
-    """Handle SIGINT with `new` where `old` handles it (not where it is ignored, as in a background job)."""
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is old:
-        signal.signal(signal.SIGINT, new)  # handlers can only be set in the main thread
-
-
-def _swap_sigterm(olds, new):
-    """Handle SIGTERM with `new` where one of `olds` handles it; return whether it did."""
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in olds:
-        signal.signal(signal.SIGTERM, new)
-        return True
-    return False
-
-
-# The commands import this module before torch. While torch is imported and Hydra sets up (a second or two),
-# Ctrl-C ends the process at once with one line: a KeyboardInterrupt there would print a traceback, or be
-# swallowed by an import and leave a library half-imported. A sweep's job gets KeyboardInterrupt back; a single
-# run a handler of its own (makemore/runs.py) from the moment Hydra writes into its folder.
-_swap_sigint(signal.default_int_handler, _stop)
-
-
-@contextmanager
-def importing():
-    """Around an import inside a task (torch, once a command's arguments are known to be good, so that a bad one
-    is said at once): Ctrl-C ends the process at once with one line there too. What it imported is then left
-    alone by the garbage collector, in its collections and at exit (see train.py)."""
-    _swap_sigint(signal.default_int_handler, _stop)
-    try:
-        yield
-    finally:
-        _swap_sigint(_stop, signal.default_int_handler)
-    gc.freeze()
-
-
-def _thread_error(args):
-    """TensorBoard's writer thread ends on a file system error (a full disk), which the run then raises and
-    reports in one line: not also as the thread's traceback."""
-    if not (issubclass(args.exc_type, OSError) and type(args.thread).__module__.startswith("tensorboard")):
-        threading.__excepthook__(args)
-
-
-threading.excepthook = _thread_error
-# A log record that cannot be written (train.log on a full disk) is dropped, not printed with a traceback: the run
-# reports the disk in one line when it next writes a file of its own.
-logging.raiseExceptions = False
 
 
 def reported(task):
@@ -103,13 +33,12 @@ def reported(task):
 
     @functools.wraps(task)
     def wrapper(cfg):
-        _swap_sigint(_stop, signal.default_int_handler)
-        terminate = _swap_sigterm((signal.SIG_DFL, _exit), _terminate)  # not a sweep's parent's (runs.py)
         try:
-            try:
-                return task(cfg)
-            except OSError as e:  # a full disk, a folder that cannot be written
-                raise file_error(e, HydraConfig.get().runtime.output_dir) from None
+            with signals.task():
+                try:
+                    return task(cfg)
+                except OSError as e:  # a full disk, a folder that cannot be written
+                    raise file_error(e, HydraConfig.get().runtime.output_dir) from None
         except Stopped as e:  # ends a sweep too: the user asked to stop
             message = f"{e}; to continue, run {continuation(e.folder)}" if isinstance(e, Interrupted) else str(e)
             log.error("%s", message)
@@ -118,15 +47,12 @@ def reported(task):
         except MakemoreError as e:
             if log.hasHandlers():  # the run's log file (the sample and score commands keep none)
                 log.error("%s", e)
-            if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+            if sweeping():
                 raise
             fail(e)
         except KeyboardInterrupt as e:  # outside training, which saves a checkpoint first (training.fit)
             print(INTERRUPTED, file=sys.stderr)
             sys.exit(143 if isinstance(e, Terminated) else 130)
-        finally:
-            if terminate:
-                signal.signal(signal.SIGTERM, _exit)
 
     return wrapper
 
@@ -158,8 +84,6 @@ def report_config_errors(main):
     except OSError as e:
         fail(file_error(e))
     except Exception:
-        from makemore.runs import sweep_failed  # here: it imports torch, which Ctrl-C above must not interrupt
-
         error = sweep_failed()
         if error is None:  # a bug
             raise
@@ -199,21 +123,3 @@ def unparsable(override):
         quoted = f"'{value}'"
     return (f"{message}: a value with characters other than ASCII letters, digits and _-+./\\$%*@?| "
             f"must be quoted for Hydra, as in \"{key}={quoted}\"")
-
-
-def conf_help(name):
-    """conf/<name>.yaml as --help shows it: every key with its default and comment, and the config groups to
-    choose from; not the hydra: block, nor the defaults that are no choice (schemas, _self_)."""
-    text = (CONF / f"{name}.yaml").read_text()
-    text = re.split(r"^hydra:", text, flags=re.M)[0]
-    lines = [line for line in text.splitlines() if not re.match(r"\s+- \w+\s*(#.*)?$", line)]
-    for i, line in enumerate(lines):  # a group's choice: the files of conf/<group>/ are its options
-        group = re.match(r"\s+- (\w+): ", line)
-        if group:
-            options = " | ".join(sorted(p.stem for p in (CONF / group[1]).glob("*.yaml")))
-            lines[i] = f"{line}\n{' ' * 27}# {options} (conf/{group[1]}/)"
-    text = "\n".join(lines).replace("defaults:\n\n", "\n")
-    return text.replace("$", "$$").rstrip()  # Hydra fills the template with string.Template: $ is its sign
-
-
-OmegaConf.register_new_resolver("conf_help", conf_help, replace=True)

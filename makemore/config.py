@@ -1,18 +1,25 @@
-"""The config's schema: types that Hydra checks when it composes, and the ranges that types cannot say.
+"""The config's schema: types that Hydra checks when it composes, the ranges that types cannot say, and the
+resolvers its files call.
 
-conf/config.yaml holds the run's defaults and says what every key does; each model's keys, their defaults
-and ranges live beside the model (makemore/models/*.py) and are stored here under `model_schema/<name>`.
+conf/config.yaml holds the run's defaults and says what every key does, conf/sample.yaml and conf/score.yaml the
+checkpoint commands'; each model's keys, their defaults and ranges live beside the model (makemore/models/*.py)
+and are stored under `model_schema/<name>` by the registry (makemore/models/__init__.py).
 """
 
+import hashlib
 import math
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import II, MISSING, OmegaConf
+from omegaconf import II, MISSING, ListConfig, OmegaConf
 
 from makemore import MakemoreError
 from makemore.terminal import first_line
@@ -78,15 +85,36 @@ class Config:
 
 
 ConfigStore.instance().store(name="config_schema", node=Config)
-# Run folders are named <time>_<overrides>, or just <time> when there are none.
-OmegaConf.register_new_resolver("suffix", lambda overrides: f"_{overrides}" if overrides else "", replace=True)
+
+
+def sweeping(config=None):
+    """Whether this process runs a job of a sweep (whose sweeper may optimize what it returns): by Hydra's
+    config, as a callback is given it, or else as Hydra holds it."""
+    if config is not None:
+        return config.hydra.mode == RunMode.MULTIRUN
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def flat(node, prefix=""):
+    """A nested dict as {"a.b": value}."""
+    out = {}
+    for key, value in node.items():
+        out |= flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value}
+    return out
+
 
 finite = math.isfinite
-RANGES = {  # key: (allowed, what the user is told)
-    "context": (lambda v: v is None or v >= 1, "null (the longest word + 1) or an integer >= 1"),
+NULLS = {  # a key that may be null: what null means
+    "context": "the longest word + 1",
+    "batch_size": "full batch",
+    "sample.top_k": "every token",
+    "sample.max_length": "a little past the longest word",
+}
+RANGES = {  # key: (allowed, what the user is told), of a value other than null
+    "context": (lambda v: v >= 1, "an integer >= 1"),
     "seed": (lambda v: SEED[0] <= v <= SEED[1], "an integer in [0, 2**64 - 1], what torch can seed a generator with"),
     "steps": (lambda v: v >= 0, "an integer >= 0"),
-    "batch_size": (lambda v: v is None or v >= 1, "null (full batch) or an integer >= 1"),
+    "batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "eval_interval": (lambda v: v >= 1, "an integer >= 1"),
     "checkpoint_seconds": (lambda v: v >= 0 and finite(v), "a finite number of seconds >= 0"),
     "threads": (lambda v: 1 <= v <= 1024, "an integer in [1, 1024]: torch starts that many threads"),
@@ -98,8 +126,8 @@ RANGES = {  # key: (allowed, what the user is told)
                         "an integer in [0, 2**64 - 1], what torch can seed a generator with"),
     "sample.count": (lambda v: v >= 0, "an integer >= 0"),
     "sample.temperature": (lambda v: v > 0 and finite(v), "a finite number > 0"),
-    "sample.top_k": (lambda v: v is None or v >= 1, "null (every token) or an integer >= 1"),
-    "sample.max_length": (lambda v: v is None or v >= 1, "null (a little past the longest word) or an integer >= 1"),
+    "sample.top_k": (lambda v: v >= 1, "an integer >= 1"),
+    "sample.max_length": (lambda v: v >= 1, "an integer >= 1"),
     # Above that, V * smoothing (a row's sum) overflows float64 for some vocabulary, and P becomes nan.
     "smoothing": (lambda v: 0 <= v <= MAX_SMOOTHING,
                   f"a finite number >= 0 and <= {MAX_SMOOTHING:g}, so that a row's sum, V * smoothing, stays finite"),
@@ -110,16 +138,23 @@ RANGES = {  # key: (allowed, what the user is told)
 }
 
 
+def in_range(key, value, null=None, name=None):
+    """Raise MakemoreError unless the value is in the key's range, or null where `null` says what null means."""
+    ok, allowed = RANGES[key]
+    if value is None and null is not None:
+        return
+    try:
+        fine = value is not None and ok(value)
+    except TypeError:  # a value of another type than the range's
+        fine = False
+    check(name or key, value, fine, f"null ({null}) or {allowed}" if null is not None else allowed)
+
+
 def validate(cfg):
     """Raise MakemoreError naming the first key whose value is out of range: the run's keys, then the model's
     (its schema's __post_init__ checks them)."""
-    for key, (ok, allowed) in RANGES.items():
-        value = OmegaConf.select(cfg, key)
-        try:
-            fine = ok(value)
-        except TypeError:  # a key without a schema (scheduler.*) may hold a string
-            fine = False
-        check(key, value, fine, allowed)
+    for key in RANGES:
+        in_range(key, OmegaConf.select(cfg, key), NULLS.get(key))
     fractions = cfg.data.val_fraction + cfg.data.test_fraction
     check("data.val_fraction + data.test_fraction", f"{fractions:g}", fractions < 1, "< 1")
     OmegaConf.to_object(cfg.model)
@@ -205,3 +240,111 @@ def _failing(cfg, group, what):
         if not any(k.split(".")[-1] in reason for k in keys):
             reason += " (" + ", ".join(f"{k}={v}" for k, v in keys.items()) + ")"
         raise MakemoreError(f"{what}: {reason}") from None
+
+
+# --- what the config's files call --------------------------------------------------------------------------
+
+NAME_BYTES = 200  # the overrides part of a folder's name: with the time or job number, within 255 bytes
+DEFAULT_DATA = Path(OmegaConf.load(CONF / "config.yaml").data.path)
+
+
+def overrides_name(overrides, exclude):
+    """The overrides part of a run folder's name: Hydra's override_dirname, but a valid folder name whatever the
+    overrides are. A data file is named by its file name (unless it is the default file), a '/' in a value
+    becomes '-', and a name longer than NAME_BYTES is cut and ends in a hash of the whole."""
+    items = []
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group
+        if key in exclude:
+            continue
+        if key == "data.path":
+            path = Path(str(override.value()))
+            if path.resolve() == DEFAULT_DATA.resolve():
+                continue
+            items.append(f"{key}={path.name}")
+        else:
+            items.append(override.input_line.replace("/", "-"))
+    name = ",".join(sorted(items))
+    if len(name.encode()) > NAME_BYTES:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        name = name.encode()[: NAME_BYTES - len(digest) - 1].decode(errors="ignore") + "_" + digest
+    return name
+
+
+
+def conf_help(name):
+    """conf/<name>.yaml as --help shows it: every key with its default and comment, and the config groups to
+    choose from; not the hydra: block, nor the defaults that are no choice (schemas, _self_)."""
+    text = (CONF / f"{name}.yaml").read_text()
+    text = re.split(r"^hydra:", text, flags=re.M)[0]
+    lines = [line for line in text.splitlines() if not re.match(r"\s+- \w+\s*(#.*)?$", line)]
+    for i, line in enumerate(lines):  # a group's choice: the files of conf/<group>/ are its options
+        group = re.match(r"\s+- (\w+): ", line)
+        if group:
+            options = " | ".join(sorted(p.stem for p in (CONF / group[1]).glob("*.yaml")))
+            lines[i] = f"{line}\n{' ' * 27}# {options} (conf/{group[1]}/)"
+    text = "\n".join(lines).replace("defaults:\n\n", "\n")
+    return text.replace("$", "$$").rstrip()  # Hydra fills the template with string.Template: $ is its sign
+
+
+
+# Run folders are named <time>_<overrides>, or just <time> when there are none.
+OmegaConf.register_new_resolver("suffix", lambda overrides: f"_{overrides}" if overrides else "", replace=True)
+OmegaConf.register_new_resolver("overrides_name", overrides_name, replace=True)
+OmegaConf.register_new_resolver("conf_help", conf_help, replace=True)
+
+
+# --- the sample and score commands ---------------------------------------------------------------------------
+
+# Types only: the defaults, with what each key does, are in conf/sample.yaml and conf/score.yaml.
+@dataclass
+class SampleArgs:
+    checkpoint: str = MISSING
+    count: int = MISSING
+    seed: Optional[int] = MISSING
+    batched: Optional[bool] = MISSING
+    temperature: Optional[float] = MISSING
+    top_k: Optional[int] = MISSING
+    max_length: Optional[int] = MISSING
+
+
+@dataclass
+class ScoreArgs:
+    checkpoint: str = MISSING
+    words: Any = MISSING  # one word or a list of them: no OmegaConf type says that
+
+
+ConfigStore.instance().store(name="sample_schema", node=SampleArgs)
+ConfigStore.instance().store(name="score_schema", node=ScoreArgs)
+
+EXAMPLES = {  # key: how to give it, for the message when it is missing
+    "checkpoint": "\"checkpoint='runs/<run>/checkpoint.pt'\"",
+    "words": "words=[andrej,andrejq]",
+}
+
+
+def require(cfg, *keys):
+    for key in keys:
+        if OmegaConf.is_missing(cfg, key):
+            raise MakemoreError(f"{key} is missing: give it, as in {EXAMPLES[key]}")
+
+
+def validate_sample(cfg):
+    """Raise MakemoreError on the first argument of the sample command that is missing or out of range."""
+    require(cfg, "checkpoint")
+    in_range("sample.count", cfg.count, name="count")
+    in_range("seed", cfg.seed, "the run's own seed", name="seed")
+    for key in ("temperature", "top_k", "max_length"):  # the run's sample.* ranges; null: the run's own value
+        in_range(f"sample.{key}", cfg[key], "the run's", name=key)
+
+
+def validate_score(cfg):
+    """The words to score, as a list of strings; MakemoreError where an argument is missing or not words."""
+    require(cfg, "checkpoint", "words")
+    # A single word is a string, which iterated would be its letters.
+    words = list(cfg.words) if isinstance(cfg.words, ListConfig) else [cfg.words]
+    for word in words:
+        if not isinstance(word, str):  # Hydra reads true, null, 1e3, nan, ... as other types: not what was typed
+            raise MakemoreError(f"words holds {word!r}, which Hydra reads as {type(word).__name__}, not text: "
+                                f"quote such words, as in \"words=['true','nan']\"")
+    return words

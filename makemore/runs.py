@@ -9,63 +9,32 @@ creates the folder, opens the log and saves .hydra/ right after on_run_start.
 
 import atexit
 import fcntl
-import hashlib
-import multiprocessing
 import os
+import shlex
 import shutil
 import signal
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Quote, QuotedString
 from hydra.core.utils import JobStatus
 from hydra.experimental.callback import Callback
-from omegaconf import OmegaConf, read_write
+from omegaconf import read_write
 
-from makemore import MakemoreError, summary
-from makemore.checkpoint import replace
-from makemore.interrupt import resume_override
-from makemore.terminal import INTERRUPTED, fail, file_error, show
+from makemore import MakemoreError, signals, summary
+from makemore.files import file_error, replace
+from makemore.terminal import fail, show
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 CHECKPOINT = "checkpoint.pt"
 LOCK = ".lock"  # in a run or sweep folder: flock-ed by the process that runs in it
-NAME_BYTES = 200  # the overrides part of a folder's name: with the time or job number, within 255 bytes
-DEFAULT_DATA = Path(OmegaConf.load(CONF / "config.yaml").data.path)
-STOP_WAIT = 60  # seconds a sweep's job processes get to save their checkpoints after SIGTERM
-RESEND = 2  # seconds between two SIGTERMs to a job's process: the first stops its job, a later one the process
 _claim = None  # the folder this process's single run holds (Hydra runs one per process)
 _sweep = None  # the folder this process's sweep holds
 
 
-# --- names -------------------------------------------------------------------------------------------------
-
-def overrides_name(overrides, exclude):
-    """The overrides part of a run folder's name: Hydra's override_dirname, but a valid folder name whatever the
-    overrides are. A data file is named by its file name (unless it is the default file), a '/' in a value
-    becomes '-', and a name longer than NAME_BYTES is cut and ends in a hash of the whole."""
-    items = []
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
-        key = override.key_or_group
-        if key in exclude:
-            continue
-        if key == "data.path":
-            path = Path(str(override.value()))
-            if path.resolve() == DEFAULT_DATA.resolve():
-                continue
-            items.append(f"{key}={path.name}")
-        else:
-            items.append(override.input_line.replace("/", "-"))
-    name = ",".join(sorted(items))
-    if len(name.encode()) > NAME_BYTES:
-        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-        name = name.encode()[: NAME_BYTES - len(digest) - 1].decode(errors="ignore") + "_" + digest
-    return name
-
-
-OmegaConf.register_new_resolver("overrides_name", overrides_name, replace=True)
+def resume_override(folder):
+    """`resume=<folder>` as one shell argument that Hydra parses back to the folder: run folders are named by
+    their overrides, and Hydra reads a value with '=', ',', quotes or spaces only quoted, with its escapes."""
+    return shlex.quote("resume=" + QuotedString(text=str(folder), quote=Quote.double).with_quotes())
 
 
 # --- holding a folder --------------------------------------------------------------------------------------
@@ -212,15 +181,6 @@ def began():
         _claim.began = True
 
 
-def _interrupted(signum, frame):
-    """Ctrl-C or SIGTERM to a single run outside training (which saves a checkpoint first): one line, and an exit
-    that runs the claim's undo, from the moment Hydra starts to write into the folder."""
-    for handled in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(handled, signal.SIG_IGN)  # once: the exit is under way
-    print(INTERRUPTED, file=sys.stderr)
-    sys.exit(128 + signum)
-
-
 def sweep_failed():
     """A MakemoreError where every job of this process's sweep failed, else None: a sweeper may then fail in a way
     of its own (Optuna finds no best trial, and raises a ValueError)."""
@@ -229,26 +189,6 @@ def sweep_failed():
         return None
     first = rows[0]["status"].removeprefix("failed: ")
     return MakemoreError(f"every job of the sweep failed, the first with {first} ({_sweep}/summary.csv has them all)")
-
-
-def _stop_jobs(signum, frame):
-    """SIGTERM to a sweep's parent: pass it on to the processes that run the jobs (joblib's), each of which saves
-    its checkpoint and stops its job, then end the sweep. A job's process acts on the signal between two steps and
-    then waits for work, where the signal ends it: so it is sent until the process is gone."""
-    jobs, deadline = multiprocessing.active_children(), time.monotonic() + STOP_WAIT
-    while jobs and time.monotonic() < deadline:
-        for job in jobs:
-            job.terminate()
-        resent = time.monotonic() + RESEND  # time for a job to save, say so and go back to waiting for work
-        while jobs and time.monotonic() < resent:
-            time.sleep(0.05)
-            jobs = [job for job in jobs if job.is_alive()]
-    for job in jobs:
-        os.kill(job.pid, signal.SIGKILL)
-    error = MakemoreError("SIGTERM: the sweep stopped, and its jobs with it (a job that was training saved its "
-                          "checkpoint, and its line above says how to continue it)")
-    error.exit_code = 128 + signum
-    fail(error)
 
 
 class RunFolder(Callback):
@@ -262,9 +202,7 @@ class RunFolder(Callback):
         except (MakemoreError, OSError) as e:  # Hydra would turn an exception here into a warning, and run on
             fail(file_error(e) if isinstance(e, OSError) else e)
         atexit.register(_claim.undo)
-        for handled in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(handled) is not signal.SIG_IGN:  # as in a background job
-                signal.signal(handled, _interrupted)
+        signals.on_interrupt(signals.interrupted)
 
     def on_run_end(self, config, job_return, **kwargs):
         if job_return.status == JobStatus.COMPLETED:
@@ -277,7 +215,7 @@ class RunFolder(Callback):
         except (MakemoreError, OSError) as e:
             fail(file_error(e) if isinstance(e, OSError) else e)
         _sweep = config.hydra.sweep.dir
-        signal.signal(signal.SIGTERM, _stop_jobs)
+        signal.signal(signal.SIGTERM, signals.stop_jobs)
 
     def on_multirun_end(self, config, **kwargs):
         show(f"sweep folder: {config.hydra.sweep.dir}")

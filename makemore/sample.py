@@ -2,18 +2,19 @@
 
 import hydra
 
-from makemore.cli import importing, report_config_errors, reported
+from makemore import signals
+from makemore.cli import report_config_errors, reported
 from makemore.terminal import show
-from makemore.tool_config import validate_sample
+from makemore.config import validate_sample
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="sample")
 @reported
 def main(cfg):
     validate_sample(cfg)
-    with importing():  # torch only now: a bad argument is said at once, not after the seconds torch takes
+    with signals.importing():  # torch only now: a bad argument is said at once, not after the seconds torch takes
         from makemore import checkpoint
-        from makemore.sampling import sample
+        from makemore.inference import sample
     model, vocab, state = checkpoint.load(cfg.checkpoint)
     run = state["config"]  # what the run used, where this command is not told otherwise
     keys = ("seed", "temperature", "top_k", "max_length")
@@ -26,4 +27,5 @@ def main(cfg):
 
 
 if __name__ == "__main__":
+    signals.start()
     report_config_errors(main)

@@ -22,8 +22,10 @@ import yaml
 from hydra.core.utils import JobStatus
 from hydra.experimental.callback import Callback
 
-from makemore import MakemoreError
-from makemore.terminal import show
+from makemore import MakemoreError, signals
+from makemore.config import sweeping
+from makemore.files import replace
+from makemore.terminal import INTERRUPTED, fail, show
 
 METRICS = ("train_nll", "val_nll", "test_nll", "seconds")
 RUN_FILE = ".sweep_run"  # in the sweep folder: the id of the latest sweep run into it
@@ -182,13 +184,7 @@ def write_csv(rows, path):
             writer.writeheader()
             writer.writerows(rows)
 
-    _replace(path, write)  # jobs that end at once rewrite it in turn, never into each other
-
-
-def _replace(path, write):
-    from makemore.checkpoint import replace  # here: it imports torch, which the summary alone does not need
-
-    replace(path, write)
+    replace(path, write)  # jobs that end at once rewrite it in turn, never into each other
 
 
 def table(rows):
@@ -321,7 +317,7 @@ def _record(config, status):
     """Write the job's status in this sweep run (atomically: the summary may read it at any moment)."""
     folder = Path(config.hydra.runtime.output_dir)
     state = {"sweep_run": latest_run(config.hydra.sweep.dir), "status": status}
-    _replace(folder / STATUS_FILE, lambda tmp: Path(tmp).write_text(json.dumps(state) + "\n"))
+    replace(folder / STATUS_FILE, lambda tmp: Path(tmp).write_text(json.dumps(state) + "\n"))
 
 
 class Summary(Callback):
@@ -333,14 +329,14 @@ class Summary(Callback):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         for name in ("summary.csv", "summary.png"):  # an earlier run's, which this run's jobs replace
             (sweep_dir / name).unlink(missing_ok=True)
-        _replace(sweep_dir / RUN_FILE, lambda tmp: Path(tmp).write_text(uuid.uuid4().hex + "\n"))
+        replace(sweep_dir / RUN_FILE, lambda tmp: Path(tmp).write_text(uuid.uuid4().hex + "\n"))
 
     def on_job_start(self, config, **kwargs):
-        if config.hydra.mode.name == "MULTIRUN":
+        if sweeping(config):
             _record(config, "running")
 
     def on_job_end(self, config, job_return, **kwargs):
-        if config.hydra.mode.name != "MULTIRUN":
+        if not sweeping(config):
             return
         status = "ok"
         if job_return.status == JobStatus.FAILED:
@@ -370,6 +366,12 @@ def main(args):
 
 
 if __name__ == "__main__":
-    from makemore.cli import reported  # only here: importing it takes over Ctrl-C, which only the command wants
-
-    reported(main)(sys.argv[1:])
+    signals.start()
+    try:
+        with signals.task():
+            main(sys.argv[1:])
+    except MakemoreError as e:
+        fail(e)
+    except KeyboardInterrupt as e:
+        print(INTERRUPTED, file=sys.stderr)
+        sys.exit(143 if isinstance(e, signals.Terminated) else 130)

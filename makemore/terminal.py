@@ -1,14 +1,9 @@
 """What the commands show on the terminal: errors as one line on stderr, and output to stdout that survives a
-reader that stops reading (`python train.py | head -2`).
-
-Free of side effects on import, unlike makemore/cli.py, which takes over Ctrl-C: the training code uses it too.
-"""
+reader that stops reading (`python train.py | head -2`)."""
 
 import logging
 import os
 import sys
-
-from makemore import MakemoreError
 
 INTERRUPTED = "error: interrupted; the run did not finish"
 
@@ -22,13 +17,6 @@ def fail(error):
     """End the command: the error as one line on stderr, and its exit status."""
     print(f"error: {error}", file=sys.stderr)
     sys.exit(getattr(error, "exit_code", 1))
-
-
-def file_error(error, folder=None):
-    """An OSError as a problem the user can fix, in one line: the path (where the error names none, the folder
-    being written) and the cause."""
-    path = error.filename or folder
-    return MakemoreError(f"{path}: {error.strerror or error}" if path else str(error))
 
 
 def _quiet_stdout():

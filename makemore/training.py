@@ -12,19 +12,19 @@ from pathlib import Path
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from makemore import MakemoreError, board, checkpoint, figures, memory, runs, sampling
+from makemore import MakemoreError, board, checkpoint, figures, inference, memory, runs
 from makemore.batches import EVAL_TOKENS, Split
-from makemore.config import check_optimizer, validate
+from makemore.config import check_optimizer, flat, sweeping, validate
 from makemore.data import data_digest, read_words, split, too_few_words
-from makemore.interrupt import Interrupted, StoppedAfterTraining, caught
+from makemore.files import replace
+from makemore.signals import Interrupted, StoppedAfterTraining, caught
 from makemore.models import LanguageModel, named
-from makemore.sampling import sample
+from makemore.inference import sample
 from makemore.terminal import show
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,6 @@ def device_of(name):
     if name.startswith("cuda") and not cuda or name == "mps" and not mps:
         raise MakemoreError(f"device={name}: there is no {name.split(':')[0].upper()} device on this machine")
     return torch.device(name)
-
-
-def sweeping():
-    """Whether this run is a job of a sweep, whose sweeper may optimize what it returns."""
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 _loaded = {}  # the data this process read last, with what was counted of it: the next job of a sweep reuses it
@@ -126,7 +121,7 @@ def check_run(cfg, model, splits, longest, state):
             checkpoint.check_training(state, Trainer(model, cfg), lambda: Trainer(model, cfg, state))
         except checkpoint.Damaged as e:
             raise MakemoreError(f"resume={cfg.resume}: the checkpoint cannot continue this run: {e}") from None
-    sampling.check_memory(model, cfg.sample.count, cfg.sample.max_length, ("sample.count", "sample.max_length"))
+    inference.check_memory(model, cfg.sample.count, cfg.sample.max_length, ("sample.count", "sample.max_length"))
     # a model with a picture of its own draws it at context 1 (asking it for the table would allocate it)
     if cfg.figures and model.context == 1 and type(model).heatmap is not LanguageModel.heatmap:
         cells = model.vocab_size * figures.CELL
@@ -369,7 +364,7 @@ def resumed(cfg):
     path = Path(cfg.resume)
     path = path / "checkpoint.pt" if path.is_dir() else path
     _, _, state = checkpoint.load(path)
-    then, now = _flat(state["config"]), _flat(OmegaConf.to_container(cfg, resolve=True))
+    then, now = flat(state["config"]), flat(OmegaConf.to_container(cfg, resolve=True))
     for key in sorted(set(then) | set(now), key=lambda k: (k.count("."), k)):  # the card's keys before model.*
         if key.split(".")[0] not in RESUMABLE and then.get(key) != now.get(key):
             raise MakemoreError(f"resume={cfg.resume}: {key} is {now.get(key)} here but {then.get(key)} in the "
@@ -379,13 +374,6 @@ def resumed(cfg):
         raise MakemoreError(f"resume={cfg.resume}: the checkpoint is at step {state['step']}, past steps={cfg.steps}")
     log.info("resuming %s from step %d", path, state["step"])
     return state
-
-
-def _flat(config, prefix=""):
-    flat = {}
-    for k, v in config.items():
-        flat.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return flat
 
 
 def run(cfg, out):
@@ -443,7 +431,7 @@ def write_outputs(model, splits, vocab, cfg, writer, out):
     drawn = sample(model, cfg.sample.count, cfg.seed, cfg.sample.batched, cfg.sample.temperature,
                    cfg.sample.top_k, cfg.sample.max_length)
     names = [vocab.decode(w) for w in drawn]
-    checkpoint.replace(out / "samples.txt", lambda tmp: Path(tmp).write_text("".join(n + "\n" for n in names)))
+    replace(out / "samples.txt", lambda tmp: Path(tmp).write_text("".join(n + "\n" for n in names)))
     novelty = where_from(drawn, splits)
     log.info("%s", novelty)
     board.log_pictures(writer, model, vocab.itos, names, novelty, out, cfg.steps, cfg.figures)
@@ -456,5 +444,5 @@ def write_metrics(nlls, cfg, out, begin, ignored):
     """metrics.json: the final NLLs, and the keys the model does not use (a sweep's summary leaves them blank)."""
     metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin,
                                                           "not_applying": ignored}
-    checkpoint.replace(out / "metrics.json", lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
+    replace(out / "metrics.json", lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
     log.info("metrics: %s", metrics)

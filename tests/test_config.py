@@ -9,7 +9,6 @@ from makemore import MakemoreError
 from makemore.config import validate
 from makemore.models import MODELS
 from makemore.training import build
-import makemore.tool_config  # noqa: F401  the sample and score commands register their schemas there
 
 
 def test_defaults_train_counts_on_names_with_the_lectures_seed():

@@ -10,7 +10,7 @@ from helpers import NAMES, compose_config, metrics, new, whole
 from makemore import MakemoreError, checkpoint
 from makemore.data import read_words
 from makemore.models import Counts, Neural
-from makemore.sampling import sample, score
+from makemore.inference import sample, score
 from makemore.training import run
 
 

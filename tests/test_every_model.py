@@ -12,7 +12,7 @@ from makemore import MakemoreError, checkpoint
 from makemore.board import hparam_values
 from makemore.config import ModelConfig
 from makemore.models import MODELS, Entry, LanguageModel, register
-from makemore.sampling import sample, score
+from makemore.inference import sample, score
 from makemore.training import run
 
 SMALL = ("steps=6", "eval_interval=3", "sample.count=3", "figures=false")

@@ -8,7 +8,7 @@ import torch
 from helpers import NAMES, new, whole
 from makemore.data import read_words
 from makemore.models import Counts, Neural
-from makemore.sampling import score
+from makemore.inference import score
 
 
 @pytest.fixture(scope="module")

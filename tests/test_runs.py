@@ -20,7 +20,7 @@ from hydra.core.override_parser.types import Quote, QuotedString
 from helpers import FINISHED, NAMES, ROOT, assert_clear_error, cli, compose_config, copy_run, metrics, wait_for
 from makemore import MakemoreError
 from makemore.runs import claim
-from makemore.terminal import file_error
+from makemore.files import file_error
 
 TRAIN = str(ROOT / "train.py")
 FAST = ("figures=false", "sample.count=2")  # the counts model, no heatmap: a run is about the imports

@@ -8,7 +8,7 @@ from helpers import NAMES, new, whole
 from makemore.batches import Split
 from makemore.data import read_words
 from makemore.models import MLP, Counts
-from makemore.sampling import sample
+from makemore.inference import sample
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from omegaconf import OmegaConf
 
 from helpers import assert_clear_error, cli, compose_config
 from makemore import MakemoreError, checkpoint, summary
-from makemore.sampling import score
-from makemore.tool_config import validate_sample, validate_score
+from makemore.inference import score
+from makemore.config import validate_sample, validate_score
 
 SEED_MAX = 2**64 - 1
 
