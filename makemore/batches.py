@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from makemore import memory
+from makemore.models.base import batch_statistics, counted
 
 EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exact evaluation
 # a (window, next) cell of the count table: its count, the counts model's copy of it, its weight in the NLL (float32)
@@ -67,7 +68,8 @@ class Counted:
     def nll(self, model):
         """Its share of the NLL of the split: the weighted sum of the log-probabilities of the pairs that occur. One
         dot over every (window, next) cell, the cheapest to differentiate at every step of full-batch training."""
-        logp = model.next_logits(self.X).log_softmax(-1).view(-1)  # model(X)[:, -1], without the windows' unfolding
+        with counted(model, self.N.sum(1)):  # model(X)[:, -1], without the windows' unfolding
+            logp = model.next_logits(self.X).log_softmax(-1).view(-1)
         # A model without weights may give a probability of 0 where nothing occurs (the counts model, smoothing=0),
         # and 0 * log 0 is nan: those cells are left out wherever nothing is differentiated (a step of a model with
         # weights gives finite logits, and skips the mask, which costs a step a tenth of its time)
@@ -161,8 +163,10 @@ class Split:
 
     def nll(self, model):
         """The exact average NLL of the split, in pieces of bounded size."""
-        if model.windowed:
-            first, *rest = self.counted(model.context, model.device).parts(max(1, EVAL_TOKENS // 8))
+        if model.windowed:  # in one piece where the batch's statistics are the model's (BatchNorm in training)
+            whole = model.training and batch_statistics(model)
+            table = self.counted(model.context, model.device)
+            first, *rest = table.parts(len(table.X) if whole else max(1, EVAL_TOKENS // 8))
             return sum((part.nll(model) for part in rest), first.nll(model))
         order = np.argsort(self.lengths, kind="stable")  # similar lengths together: little padding
         total, at = 0.0, 0

@@ -24,11 +24,12 @@ from makemore.terminal import first_line
 TRAINING = ("rng", "since", "logged", "optimizer", "scheduler")  # what a resumed run continues from
 
 
-def save(path, model, vocab, config, step, training):
+def save(path, model, vocab, config, step, training, statistics=None):
     """Write a checkpoint (atomically). `training` holds what a resumed run needs to continue exactly: the
-    optimizer's and scheduler's state, and the state of the generator that draws minibatches."""
+    optimizer's and scheduler's state, and the state of the generator that draws minibatches; `statistics`, the
+    running statistics as they were before this step's forward pass, where it has run (training.descend)."""
     state = {
-        "state_dict": model.state_dict(),
+        "state_dict": model.state_dict() | (statistics or {}),
         "itos": vocab.itos,
         "config": config,
         "step": step,
@@ -48,8 +49,8 @@ class Checkpoints:
     vocab: Vocab
     config: dict
 
-    def __call__(self, step, training):
-        save(self.path, self.model, self.vocab, self.config, step, training)
+    def __call__(self, step, training, statistics=None):
+        save(self.path, self.model, self.vocab, self.config, step, training, statistics)
 
 
 def load(path):

@@ -153,10 +153,13 @@ def activations(model, T, grad):
         largest = max(largest, _nbytes(t for t in tree_leaves(out) if torch.is_tensor(t)))
 
     hooks = [m.register_forward_hook(output) for m in model.modules()]
+    training = model.training
+    model.eval()  # a probe of one example: BatchNorm's statistics over a batch of one are not to be had
     try:
         with torch.set_grad_enabled(grad), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
             model(torch.zeros((1, model.pad + probe), dtype=torch.int64, device=model.device))
     finally:
+        model.train(training)
         for hook in hooks:
             hook.remove()
     return (2 * saved if grad else 3 * largest) * n // probe

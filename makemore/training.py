@@ -24,6 +24,7 @@ from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.files import replace
 from makemore.signals import Interrupted, StoppedAfterTraining, caught
 from makemore.models import LanguageModel, named
+from makemore.models.base import running_statistics
 from makemore.inference import sample
 from makemore.terminal import show
 
@@ -244,9 +245,12 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
         if signals.received:
             stop(signals, step, trainer, pending)
         evaluating = step % cfg.eval_interval == 0 or step == steps
-        rng = trainer.g.get_state() if evaluating else None  # what a checkpoint of this step continues from
+        if evaluating:  # what a checkpoint of this step continues from: the state before this step's draw and pass
+            rng, statistics = trainer.g.get_state(), running_statistics(model)
         nll = trainer.nll(model, train)
         loss = model.penalized(nll, cfg.reg)
+        if step == steps:  # a pass that logs the last loss, and takes no step: the model stays as it was trained
+            model.load_state_dict(statistics, strict=False)
         if step >= first:
             pending.losses.append((step, loss.detach()))
             if cfg.batch_size is not None:
@@ -254,7 +258,7 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
             if evaluating:
                 evaluate(model, splits, cfg, trainer, pending, step, nll)
                 bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-                pending.checkpoint(step, trainer.state(rng, True), last=step == steps)
+                pending.checkpoint(step, trainer.state(rng, True), statistics, last=step == steps)
             elif len(pending.losses) >= WRITE_EVERY:  # between far-apart evaluations too: a stop never waits long
                 pending.write()
         if step < steps:
@@ -322,12 +326,12 @@ class Pending:
         self.saved, self.last = None, None  # the step of the last checkpoint, the last loss written
         self.saved_at = -math.inf  # when it was saved (monotonic seconds)
 
-    def checkpoint(self, step, training, last=False):
+    def checkpoint(self, step, training, statistics=None, last=False):
         """At an evaluation: the burst (the scalars, then the checkpoint) at the first one, the last step, and once
         cfg.checkpoint_seconds have passed since the last checkpoint."""
         if last or time.monotonic() - self.saved_at >= self.cfg.checkpoint_seconds:
             self.write()  # first: it stops the run at a loss that is not finite, before saving
-            self.save(step, training)
+            self.save(step, training, statistics)
             self.saved, self.saved_at = step, time.monotonic()
 
     def write(self):

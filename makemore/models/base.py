@@ -6,6 +6,8 @@ that follows it. Training, evaluation, sampling and scoring all go through that 
 windowed model's next_logits(windows) is the same call on one window a row, which its counted windows use.
 """
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -77,3 +79,48 @@ def place_values(V, context):
     """What each position of a window is worth when the window is read as a number in base V, oldest first."""
     # in Python's integers: torch's int ** tensor imports torch._prims on first use, most of a second
     return torch.tensor([V**i for i in range(context - 1, -1, -1)], dtype=torch.int64)
+
+
+class BatchNorm1d(nn.BatchNorm1d):
+    """torch's BatchNorm1d, whose batch may be a windowed model's distinct windows standing for every example: with
+    `counts` set (how often each row occurs, by `counted`), its batch statistics in training are those of every
+    example, each row weighted by its count, and so is the running statistics' update."""
+
+    counts = None
+
+    def forward(self, x):
+        if self.counts is None or not self.training:
+            return super().forward(x)
+        n = self.counts.sum()
+        w = (self.counts / n).to(x.dtype)[:, None]
+        mean = (w * x).sum(0)
+        var = (w * (x - mean) ** 2).sum(0)  # biased, as BatchNorm normalizes
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var * n / (n - 1), self.momentum)  # unbiased, as BatchNorm keeps it
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+@contextmanager
+def counted(model, counts):
+    """A forward pass over distinct windows that occur `counts` times each: BatchNorm weighs them so."""
+    layers = [m for m in model.modules() if isinstance(m, BatchNorm1d)]
+    for layer in layers:
+        layer.counts = counts
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.counts = None
+
+
+def batch_statistics(model):
+    """Whether the model's training output depends on the whole batch at once (BatchNorm)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def running_statistics(model):
+    """Copies of what a forward pass in training changes (BatchNorm's running statistics), by state_dict key."""
+    return {f"{prefix}.{name}": b.clone() for prefix, m in model.named_modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) for name, b in m.named_buffers(recurse=False)}
