@@ -237,6 +237,11 @@ def check_training(state, fresh, loaded):
               "optimizer's param_groups")
         for weight, moments in trainer.optimizer.state.items():
             for key, value in moments.items():
+                if key == "step":  # a power in Adam's bias corrections, which are < 0 or 0 at a negative one
+                    n = value.item() if torch.is_tensor(value) and value.numel() == 1 else value
+                    _expect(isinstance(n, (int, float)) and float(n).is_integer() and 0 <= n <= state["step"],
+                            "optimizer's step", n, f"an integer in [0, {state['step']}]: the steps it took")
+                    continue
                 if torch.is_tensor(value) and (value.dim() and value.shape != weight.shape
                                                or not torch.isfinite(value).all()):
                     raise Damaged(f"optimizer's {key} is {_show(value)}, not finite and shaped as its weight "

@@ -142,12 +142,15 @@ def test_the_cli_says_it_in_one_line(tmp_path, names50):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, names50, finished_run):
-    """A neural run's checkpoint made in-process, and a counts run's made by the CLI (conftest's finished_run):
-    (path, state) of each."""
-    out = tmp_path_factory.mktemp("neural")
-    run(compose_config(f"data.path={names50}", "model=neural", "steps=3", "sample.count=0", "figures=false"), out)
+    """Neural (SGD) and MLP (AdamW) runs' checkpoints made in-process, and a counts run's made by the CLI (conftest's
+    finished_run): (path, state) of each."""
+    folders = {"counts": finished_run[0]}
+    for model, schedule in (("neural", "constant"), ("mlp", "step")):  # the MLP's may take more steps on resume
+        folders[model] = tmp_path_factory.mktemp(model)
+        run(compose_config(f"data.path={names50}", f"model={model}", f"scheduler={schedule}", "steps=3",
+                           "sample.count=0", "figures=false"), folders[model])
     return {name: (folder / "checkpoint.pt", torch.load(folder / "checkpoint.pt", weights_only=True))
-            for name, folder in (("neural", out), ("counts", finished_run[0]))}
+            for name, folder in folders.items()}
 
 
 def damaged(tmp_path, trained, damage, model="neural"):
@@ -256,6 +259,19 @@ def test_resuming_from_a_damaged_training_state_is_refused_before_any_step(tmp_p
     with pytest.raises(MakemoreError) as e:
         run(cfg, tmp_path / "unused")
     assert all(w in str(e.value) for w in words), str(e.value)
+
+
+@pytest.mark.parametrize("step", [torch.tensor(-1.0), torch.tensor(1.5), -3, torch.tensor(4.0)])
+def test_resuming_from_an_optimizer_state_with_a_step_it_cannot_have_taken_is_refused(tmp_path, trained, names50, step):
+    def damage(state):  # AdamW's step, a power in its bias corrections: a negative one made a ComplexFloat traceback
+        for moments in state["optimizer"]["state"].values():
+            moments["step"] = step
+    path = damaged(tmp_path, trained, damage, "mlp")
+    cfg = compose_config(f"data.path={names50}", "model=mlp", "scheduler=step", "steps=6", "sample.count=0",
+                         "figures=false", f"resume={path}")
+    with pytest.raises(MakemoreError, match=r"cannot continue this run: optimizer's step is .*, not an integer in "
+                                            r"\[0, 3\]"):
+        run(cfg, tmp_path / "unused")
 
 
 def test_the_neural_state_dict_holds_the_models_true_weights(trained):
