@@ -11,7 +11,10 @@ BATCH_ABOVE = 100  # sample.batched=null draws more words than this all at once
 
 def next_probs(model, idx, temperature=1.0, top_k=None):
     """P(next token) after each row of idx, float64: the logits / temperature, only the top_k kept."""
-    logits = model(idx[:, -model.context :])[:, -1].double() / temperature
+    logits = model(idx[:, -model.context :])[:, -1].double()
+    # The largest logit first taken from each (softmax's own shift): then the quotient is <= 0, and a temperature
+    # near 0 makes the others -inf, so the likeliest token is drawn, not nan (logits / 1e-310 overflow).
+    logits = (logits - logits.max(1, keepdim=True).values) / temperature
     if top_k is not None and top_k < logits.shape[1]:
         kth = logits.topk(top_k, dim=1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, -torch.inf)

@@ -64,6 +64,12 @@ def test_no_names_is_nothing_to_print_whichever_sampler(ck):
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
 
 
+@pytest.mark.slow
+def test_a_temperature_near_0_samples_the_likeliest_name(ck):
+    proc = cli("-m", "makemore.sample", f"checkpoint={ck}", "temperature=1e-310", "count=3")
+    assert proc.stdout.split() == ["a"] * 3  # '.' is most often followed by 'a', and 'a' by the end
+
+
 def test_the_seeds_accepted_are_those_torch_takes():
     for seed in (0, SEED_MAX):
         validate_sample(compose_config("checkpoint=x", f"seed={seed}", config_name="sample"))
