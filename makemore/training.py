@@ -34,6 +34,11 @@ WRITE_EVERY = 1000  # train/loss values buffered at most before they are written
 RESUMABLE = {"steps", "eval_interval", "checkpoint_seconds", "threads", "device", "sample", "figures", "resume",
              "optimized_metric"}
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
+# Every model starts near a uniform guess, whose NLL is log V, and training lowers it. A step too large overshoots,
+# and an lr too large but still stable leaves it wandering above, within ten times that; a training that diverges
+# raises it without bound, finite for many steps before it overflows (optimizer.momentum=2). A train NLL past
+# DIVERGED x log V is far beyond both: the run stops there, and its last checkpoint, from before, is kept.
+DIVERGED = 20
 
 
 def device_of(name):
@@ -227,7 +232,7 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
     steps, every, batch_size, seconds = cfg.steps, cfg.eval_interval, cfg.batch_size, cfg.checkpoint_seconds
     minibatch = batch_size is not None and trainer.optimizer is not None
     skip = state is not None and state["logged"]  # the first step's scalars were written before the checkpoint
-    pending, constant, val_nll, saved_at = Pending(writer, cfg, save.path), None, None, -math.inf
+    pending, constant, val_nll, saved_at = Pending(writer, cfg, save), None, None, -math.inf
     with caught(signal.SIGINT, signal.SIGTERM) as signals:
         runs.began()  # from here a signal saves a checkpoint, and what the run wrote stays
         bar = tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5)
@@ -280,27 +285,33 @@ class Pending:
     """The scalars logged since the last burst, kept until they are written to TensorBoard at once: every write
     wakes TensorBoard's writer thread, which then takes turns with training for the interpreter."""
 
-    def __init__(self, writer, cfg, path):
-        self.writer, self.cfg, self.path = writer, cfg, path
+    def __init__(self, writer, cfg, save):
+        self.writer, self.cfg, self.path, self.V = writer, cfg, save.path, len(save.vocab)
         self.losses, self.scalars = [], []  # (step, train/loss as a tensor); (tag, value, step)
         self.saved, self.last = None, None  # the step of the last checkpoint, the last loss written
 
     def write(self):
-        """Write them; stop the run at the first train/loss that is not finite."""
+        """Write them; stop the run at the first train/loss that is not finite, or train/nll that diverged."""
         values = torch.stack([loss for _, loss in self.losses]).tolist() if self.losses else []
-        for (step, _), value in zip(self.losses, values):
-            if not math.isfinite(value):
-                kept = f"{self.path} of step {self.saved} is kept" if self.saved is not None else "nothing was saved"
-                raise MakemoreError(f"training stopped at step {step}: the loss became {value} "
-                                    f"(is lr={self.cfg.lr} too large?); {kept}")
-            self.writer.add_scalar("train/loss", value, step)
-        for tag, value, step in self.scalars:
+        losses = [(step, "train/loss", value) for (step, _), value in zip(self.losses, values)]
+        for step, tag, value in sorted(losses + [(step, tag, value) for tag, value, step in self.scalars],
+                                       key=lambda scalar: scalar[0]):  # in step order: the first fault stops it
+            if tag == "train/loss" and not math.isfinite(value):
+                self.stop(step, f"the loss became {value}")
+            if tag == "train/nll" and value > DIVERGED * math.log(self.V):
+                self.stop(step, f"the train NLL became {value:.6g}, more than {DIVERGED} times a uniform guess's "
+                                f"(log {self.V} = {math.log(self.V):.4f}): the training diverged")
             self.writer.add_scalar(tag, value, step)
         # wait while TensorBoard's writer thread writes them: it then has the interpreter to itself, and does not
         # take turns with the steps that follow (which, at 5 ms a turn, slowed every step by a fifth)
         self.writer.flush()
         self.last = values[-1] if values else self.last
         self.losses, self.scalars = [], []
+
+    def stop(self, step, what):
+        kept = f"{self.path} of step {self.saved} is kept" if self.saved is not None else "nothing was saved"
+        raise MakemoreError(f"training stopped at step {step}: {what} (is lr={self.cfg.lr}, or a setting of the "
+                            f"optimizer, too large?); {kept}")
 
 
 def where_from(drawn, splits):
