@@ -92,6 +92,7 @@ RANGES = {  # key: (allowed, what the user is told)
     "threads": (lambda v: 1 <= v <= 1024, "an integer in [1, 1024]: torch starts that many threads"),
     "device": (lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"), "auto, cpu, cuda or mps"),
     "optimized_metric": (lambda v: v in ("train/nll", "val/nll", "test/nll"), "train/nll, val/nll or test/nll"),
+    "resume": (lambda v: v is None or v.strip() != "", "null (a new run) or the checkpoint.pt or run folder to continue"),
     "data.val_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "data.test_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "data.split_seed": (lambda v: SEED[0] <= v <= SEED[1],

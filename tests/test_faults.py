@@ -35,7 +35,7 @@ OUTPUTS = ("checkpoint.pt", "samples.txt", "metrics.json")
     ("sample.count=-5", "sample.count"), ("sample.temperature=0", "sample.temperature"),
     ("sample.top_k=0", "sample.top_k"), ("context=0", "context"), ("batch_size=0", "batch_size"),
     ("eval_interval=0", "eval_interval"), ("threads=0", "threads"), ("seed=-1", "seed"),
-    ("device=tpu", "device"), ("optimized_metric=loss", "optimized_metric"),
+    ("device=tpu", "device"), ("optimized_metric=loss", "optimized_metric"), ("resume=''", "resume"),
 ])
 def test_an_out_of_range_value_is_refused_before_any_work(tmp_path, override, key):
     with pytest.raises(MakemoreError, match=rf"bad config value {key}=.*: must be"):
@@ -51,6 +51,13 @@ def test_fractions_that_leave_no_training_words_are_refused(tmp_path):
 def test_a_value_of_the_wrong_type_is_refused_by_hydra_in_one_line(tmp_path):
     proc = cli("train.py", f"hydra.run.dir={tmp_path}/run", "steps=abc", check=False)
     assert_clear_error(proc, "steps=abc", "Integer")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_an_empty_resume_is_refused_not_a_new_run(tmp_path):
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}/run", "resume=", check=False)
+    assert_clear_error(proc, "resume=", "null (a new run) or the checkpoint.pt or run folder")
     assert not (tmp_path / "run").exists()
 
 
