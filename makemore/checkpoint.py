@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from torch.utils._pytree import tree_leaves
 
 from makemore import MakemoreError, memory
 from makemore.config import Config, validate
@@ -36,9 +37,18 @@ def save(path, model, vocab, config, step, training):
         "step": step,
         **training,
     }
-    buffer = io.BytesIO()  # serialized in memory, then written at once: several times faster than torch.save to a file
-    torch.save(state, buffer)
-    replace(path, lambda tmp: Path(tmp).write_bytes(buffer.getbuffer()))
+    # serialized in memory, then written at once: several times faster than torch.save to a file, for a small one
+    if sum(t.nbytes for t in tree_leaves(state) if torch.is_tensor(t)) <= memory.SMALL:
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        replace(path, lambda tmp: Path(tmp).write_bytes(buffer.getbuffer()))
+    else:  # a large one straight into the file: in memory it would be another copy of the weights and moments
+        replace(path, lambda tmp: _save_into(state, tmp))
+
+
+def _save_into(state, tmp):
+    with open(tmp, "wb") as f:  # a Python file: a full disk is its OSError, which replace() reports
+        torch.save(state, f)
 
 
 def replace(path, write):

@@ -11,7 +11,11 @@ from torch.utils._pytree import tree_leaves
 
 from makemore import MakemoreError
 
-COPIES = 4  # what training holds of every weight: itself, its gradient and an optimizer's two moments (AdamW's)
+# What training holds of every weight at its peak: itself, its gradient and an optimizer's two moments (AdamW's), and
+# what a step makes besides: a gathered weight's gradient made whole before it is added (the neural table's), an
+# optimizer's temporaries as large as its moments, and what the allocator keeps of the step before (together,
+# nearly one more copy), with a copy to spare for the activations, which are checked on their own.
+COPIES = 6
 SMALL = 1 << 26  # bytes below which an estimate is not checked: reading /proc/meminfo costs more than it can save
 LECTURE_VOCAB = 27  # a vocabulary that no machine finds large: '.' and the 26 letters
 

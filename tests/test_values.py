@@ -13,6 +13,8 @@ import torch
 
 from helpers import NAMES, ROOT, assert_clear_error, cli, compose_config, metrics, wait_for
 from makemore import MakemoreError, checkpoint, memory
+from makemore.data import Vocab
+from makemore.models import Neural
 from makemore.training import run
 
 HUGE = 10**12  # far past any machine's memory, whatever it has
@@ -322,6 +324,15 @@ def test_resuming_from_an_optimizer_state_with_a_step_it_cannot_have_taken_is_re
     with pytest.raises(MakemoreError, match=r"cannot continue this run: optimizer's step is .*, not an integer in "
                                             r"\[0, 3\]"):
         run(cfg, tmp_path / "unused")
+
+
+def test_a_large_checkpoint_is_written_straight_into_its_file_whole(tmp_path):
+    """Serialized in memory first, a checkpoint was one more copy of the weights and moments at training's peak."""
+    model = Neural(30, context=4)  # 30**5 weights: past memory.SMALL
+    assert model.W.nbytes > memory.SMALL
+    checkpoint.save(tmp_path / "checkpoint.pt", model, Vocab([".", *map(chr, range(97, 126))]), {"model": {}}, 0, {})
+    assert torch.equal(torch.load(tmp_path / "checkpoint.pt", weights_only=True)["state_dict"]["W"], model.W)
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
 def test_the_neural_state_dict_holds_the_models_true_weights(trained):
