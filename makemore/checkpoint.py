@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from torch.utils._pytree import tree_leaves
 
 from makemore import MakemoreError, memory
 from makemore.config import Config, validate
@@ -35,9 +36,18 @@ def save(path, model, vocab, config, step, training, statistics=None):
         "step": step,
         **training,
     }
-    buffer = io.BytesIO()  # serialized in memory, then written at once: several times faster than torch.save to a file
-    torch.save(state, buffer)
-    replace(path, lambda tmp: Path(tmp).write_bytes(buffer.getbuffer()))
+    # serialized in memory, then written at once: several times faster than torch.save to a file, for a small one
+    if sum(t.nbytes for t in tree_leaves(state) if torch.is_tensor(t)) <= memory.SMALL:
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        replace(path, lambda tmp: Path(tmp).write_bytes(buffer.getbuffer()))
+    else:  # a large one straight into the file: in memory it would be another copy of the weights and moments
+        replace(path, lambda tmp: _save_into(state, tmp))
+
+
+def _save_into(state, tmp):
+    with open(tmp, "wb") as f:  # a Python file: a full disk is its OSError, which replace() reports
+        torch.save(state, f)
 
 
 @dataclass
@@ -196,6 +206,11 @@ def check_training(state, fresh, loaded):
               "optimizer's param_groups")
         for weight, moments in trainer.optimizer.state.items():
             for key, value in moments.items():
+                if key == "step":  # a power in Adam's bias corrections, which are < 0 or 0 at a negative one
+                    n = value.item() if torch.is_tensor(value) and value.numel() == 1 else value
+                    _expect(isinstance(n, (int, float)) and float(n).is_integer() and 0 <= n <= state["step"],
+                            "optimizer's step", n, f"an integer in [0, {state['step']}]: the steps it took")
+                    continue
                 if torch.is_tensor(value) and (value.dim() and value.shape != weight.shape
                                                or not torch.isfinite(value).all()):
                     raise Damaged(f"optimizer's {key} is {_show(value)}, not finite and shaped as its weight "

@@ -109,6 +109,7 @@ NULLS = {  # a key that may be null: what null means
     "batch_size": "full batch",
     "sample.top_k": "every token",
     "sample.max_length": "a little past the longest word",
+    "resume": "a new run",
 }
 RANGES = {  # key: (allowed, what the user is told), of a value other than null
     "context": (lambda v: v >= 1, "an integer >= 1"),
@@ -120,6 +121,7 @@ RANGES = {  # key: (allowed, what the user is told), of a value other than null
     "threads": (lambda v: 1 <= v <= 1024, "an integer in [1, 1024]: torch starts that many threads"),
     "device": (lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"), "auto, cpu, cuda or mps"),
     "optimized_metric": (lambda v: v in ("train/nll", "val/nll", "test/nll"), "train/nll, val/nll or test/nll"),
+    "resume": (lambda v: v.strip() != "", "the checkpoint.pt or run folder to continue"),
     "data.val_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "data.test_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "data.split_seed": (lambda v: SEED[0] <= v <= SEED[1],
@@ -150,6 +152,33 @@ def in_range(key, value, null=None, name=None):
     check(name or key, value, fine, f"null ({null}) or {allowed}" if null is not None else allowed)
 
 
+def _whole(v):
+    """An integer, as yaml may write it too (1e5 is a float)."""
+    return float(v).is_integer()
+
+
+POSITIVE = (lambda v: v > 0 and finite(v), "a finite number > 0")
+# The keys of each schedule conf/scheduler/*.yaml names, by its _target_: their ranges, and the lrs where the schedule
+# turns (from lr, its keys and steps), its least and its largest among them. Each must be finite and > 0 at every
+# step, or the run overflows (gamma=1e100, a few milestones on), stands still (0) or climbs the loss (< 0).
+SCHEDULES = {
+    "makemore.schedules.OneCycleLR": ({
+        "pct_start": (lambda v: 0 <= v < 1, "a number in [0, 1): the decay needs steps of its own"),
+        "div_factor": POSITIVE,
+        "final_div_factor": POSITIVE,
+        "anneal_strategy": (lambda v: v in ("cos", "linear"), "cos or linear"),
+    }, lambda lr, s, steps: [lr / s["div_factor"], lr / s["div_factor"] / s["final_div_factor"]]),
+    "torch.optim.lr_scheduler.MultiStepLR": ({
+        "milestones": (lambda v: all(_whole(m) and m >= 0 for m in v), "a list of integers >= 0 (steps)"),
+        "gamma": (lambda v: 0 < v <= 1, "a number in (0, 1]: a decay"),
+    }, lambda lr, s, steps: [math.prod([lr] + [s["gamma"]] * sum(m < steps for m in s["milestones"]))]),
+    "torch.optim.lr_scheduler.ConstantLR": ({
+        "factor": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
+        "total_iters": (lambda v: _whole(v) and v >= 0, "an integer >= 0 (steps)"),
+    }, lambda lr, s, steps: [lr * s["factor"]]),
+}
+
+
 def validate(cfg):
     """Raise MakemoreError naming the first key whose value is out of range: the run's keys, then the model's
     (its schema's __post_init__ checks them)."""
@@ -171,11 +200,12 @@ def check_optimizer(cfg):
     import torch  # here, not above: the sample and score commands check their arguments with SEED, before torch
 
     settings = {group: OmegaConf.to_container(cfg[group], resolve=True) for group in ("optimizer", "scheduler")}
-    key = repr((cfg.lr, settings))
+    key = repr((cfg.lr, cfg.steps, settings))
     if key in _passed:
         return
     for group, values in settings.items():
         _check_kinds(group, OmegaConf.to_container(cfg[group]), values)
+    _check_schedule(cfg.lr, settings["scheduler"], cfg.steps)
     weight = torch.nn.Parameter(torch.ones(1))
     with _failing(cfg, "optimizer", "bad optimizer config"):
         optimizer = instantiate(cfg.optimizer)([weight], lr=cfg.lr)
@@ -225,6 +255,19 @@ def _check_kinds(group, raw, node):
                 kind = _kind(default)
                 check(f"{group}.{key}", value, kind is None or _kind(value) == kind,
                       f"{kind}, as in conf/{group}/{option.name}")
+
+
+def _check_schedule(lr, keys, steps):
+    """A schedule named in SCHEDULES: each key in its range, and the lr finite and > 0 over the run's steps."""
+    ranges, turns = SCHEDULES.get(keys.get("_target_"), ({}, None))
+    for key, (ok, allowed) in ranges.items():
+        if key in keys:
+            check(f"scheduler.{key}", keys[key], ok(keys[key]), allowed)
+    for value in turns(lr, keys, steps) if turns and ranges.keys() <= keys.keys() else ():  # else torch's defaults
+        if not (value > 0 and finite(value)):
+            given = ", ".join(f"scheduler.{k}={keys[k]}" for k in ranges if not isinstance(keys[k], str))
+            raise MakemoreError(f"bad scheduler config: the lr would reach {value:g} within steps={steps} "
+                                f"(lr={lr:g}, {given}); it must stay finite and > 0: change lr or those keys")
 
 
 @contextmanager

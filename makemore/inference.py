@@ -11,7 +11,10 @@ BATCH_ABOVE = 100  # sample.batched=null draws more words than this all at once
 
 def next_probs(model, idx, temperature=1.0, top_k=None):
     """P(next token) after each row of idx, float64: the logits / temperature, only the top_k kept."""
-    logits = model(idx[:, -model.context :])[:, -1].double() / temperature
+    logits = model(idx[:, -model.context :])[:, -1].double()
+    # The largest logit first taken from each (softmax's own shift): then the quotient is <= 0, and a temperature
+    # near 0 makes the others -inf, so the likeliest token is drawn, not nan (logits / 1e-310 overflow).
+    logits = (logits - logits.max(1, keepdim=True).values) / temperature
     if top_k is not None and top_k < logits.shape[1]:
         kth = logits.topk(top_k, dim=1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, -torch.inf)
@@ -21,17 +24,25 @@ def next_probs(model, idx, temperature=1.0, top_k=None):
 @torch.no_grad()
 def sample(model, count, seed, batched=None, temperature=1.0, top_k=None, max_length=100):
     """`count` words as lists of token ids, drawn with a generator seeded with `seed` (used for nothing else),
-    each stopped at its end token or at `max_length` characters."""
+    each stopped at its end token or at `max_length` characters (a sequence model's at its context, as `score`)."""
+    max_length = longest(model, max_length)
     check_memory(model, count, max_length)
     batched = count > BATCH_ABOVE if batched is None else batched
     draw = sample_batched if batched else sample_one_by_one
     return draw(model, count, seed, temperature, top_k, max_length)
 
 
+def longest(model, max_length):
+    """The most characters a sampled word may have: a sequence model reads a word whole, start token included, so
+    at most context - 1 of them (longer words `score` refuses, and the positional models cannot read)."""
+    return max_length if model.windowed else min(max_length, model.context - 1)
+
+
 def check_memory(model, count, max_length, keys=("count", "max_length")):
     """Refuse, before any is drawn, `count` words that might not fit in memory (`keys`: what the command calls
     the two). Drawn together, a word holds up to max_length tokens (twice over while it grows), a row of float64
     probabilities and their sums, and what the model's forward pass of its last `context` tokens makes."""
+    max_length = longest(model, max_length)
     if count == 0:
         return
     tokens = 2 * 8 * (model.pad + 1 + max_length)

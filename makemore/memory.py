@@ -4,19 +4,30 @@ names the key to change."""
 import math
 import os
 from dataclasses import fields, replace
+from pathlib import Path
 
 import torch
 from torch.utils._pytree import tree_leaves
 
 from makemore import MakemoreError
 
-COPIES = 4  # what training holds of every weight: itself, its gradient and an optimizer's two moments (AdamW's)
+# What training holds of every weight at its peak: itself, its gradient and an optimizer's two moments (AdamW's), and
+# what a step makes besides: a gathered weight's gradient made whole before it is added (the neural table's), an
+# optimizer's temporaries as large as its moments, and what the allocator keeps of the step before (together,
+# nearly one more copy), with a copy to spare for the activations, which are checked on their own.
+COPIES = 6
 SMALL = 1 << 26  # bytes below which an estimate is not checked: reading /proc/meminfo costs more than it can save
 LECTURE_VOCAB = 27  # a vocabulary that no machine finds large: '.' and the 26 letters
 
 
 def available():
-    """Bytes of memory available to this process (Linux: MemAvailable; elsewhere: all of it)."""
+    """Bytes of memory this process may still take: the least of what the machine has free (Linux: MemAvailable;
+    elsewhere: all of it), what its cgroups leave (a container's or a service's limit) and what its address-space
+    limit leaves (`ulimit -v`). Past any of them an allocation fails, or the process is killed."""
+    return min(_machine(), _cgroups(), _address_space())
+
+
+def _machine():
     try:
         with open("/proc/meminfo") as f:
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
@@ -25,6 +36,59 @@ def available():
             return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (AttributeError, ValueError, OSError):  # no sysconf (Windows): nothing to say
             return math.inf
+
+
+def _address_space():
+    """RLIMIT_AS less the address space the process has mapped already (VmSize: torch's libraries alone are
+    hundreds of MB of it)."""
+    try:
+        import resource  # not on Windows
+    except ImportError:
+        return math.inf
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if limit == resource.RLIM_INFINITY:
+        return math.inf
+    try:
+        with open("/proc/self/status") as f:
+            mapped = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    except (OSError, StopIteration, ValueError):  # no /proc (macOS): the limit is all that is known
+        mapped = 0
+    return max(0, limit - mapped)
+
+
+def _cgroups(root=Path("/sys/fs/cgroup"), membership=Path("/proc/self/cgroup")):
+    """The least that the process's memory cgroups leave, its own and each above it (each limits all below): v2's
+    memory.max less memory.current, v1's memory.limit_in_bytes less memory.usage_in_bytes. A cgroup path that is
+    not under the mount (a container that sees only its own cgroup, as the mount's root) falls back to the root."""
+    try:
+        lines = membership.read_text().splitlines()
+    except OSError:
+        return math.inf
+    least = math.inf
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            mount, limit, usage = root, "memory.max", "memory.current"
+        elif "memory" in controllers.split(","):
+            mount, limit, usage = root / "memory", "memory.limit_in_bytes", "memory.usage_in_bytes"
+        else:
+            continue
+        folder = mount / path.lstrip("/")
+        while True:
+            least = min(least, _room(folder, limit, usage))
+            if folder == mount:
+                break
+            folder = folder.parent
+    return least
+
+
+def _room(folder, limit, usage):
+    """What a cgroup's limit leaves: inf where it has none ("max", or no such file)."""
+    try:
+        text = (folder / limit).read_text().strip()
+        return math.inf if text == "max" else max(0, int(text) - int((folder / usage).read_text()))
+    except (OSError, ValueError):
+        return math.inf
 
 
 def fits(nbytes):

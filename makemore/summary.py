@@ -363,6 +363,11 @@ def main(args):
     if not rows:
         raise MakemoreError(f"{args[0]!r} holds no sweep jobs (folders with .hydra/overrides.yaml): "
                             f"give a sweep's folder, such as runs/multirun/<date>/<time>")
+    failed = [row["status"].removeprefix("failed: ") for row in rows if row["status"].startswith("failed")]
+    if not any(row["status"] == "ok" for row in rows):  # a summary without a result: the exit status says so too
+        what = f"every job failed, the first with {failed[0]}" if len(failed) == len(rows) else \
+            f"no job finished ({len(rows) - len(failed)} did not, {len(failed)} failed)"
+        raise MakemoreError(f"{args[0]!r}: {what} ({folder / 'summary.csv'} has them all)")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,11 @@ WRITE_EVERY = 1000  # train/loss values buffered at most before they are written
 RESUMABLE = {"steps", "eval_interval", "checkpoint_seconds", "threads", "device", "sample", "figures", "resume",
              "optimized_metric"}
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
+# Every model starts near a uniform guess, whose NLL is log V, and training lowers it. A step too large overshoots,
+# and an lr too large but still stable leaves it wandering above, within ten times that; a training that diverges
+# raises it without bound, finite for many steps before it overflows (optimizer.momentum=2). A train NLL past
+# DIVERGED x log V is far beyond both: the run stops there, and its last checkpoint, from before, is kept.
+DIVERGED = 20
 
 
 def device_of(name):
@@ -115,6 +120,12 @@ def check_run(cfg, model, splits, longest, state):
     trains = any(p.requires_grad for p in model.parameters()) and cfg.steps > 0
     if trains:
         check_optimizer(cfg)
+    examples = splits["train"].size(model)
+    if trains and cfg.batch_size is not None and cfg.batch_size > examples:  # said, not refused: the models'
+        # own batch sizes must run on a small file too, and a minibatch drawn with replacement is still a fair one
+        log.warning("batch_size=%d is more than the %d %s of the train split: a minibatch draws some more than once; "
+                    "batch_size=null trains on each once a step, exactly", cfg.batch_size, examples,
+                    "predictions" if model.windowed else "words")
     for check in _pass_memory(cfg, model, splits, trains):
         memory.require(*check)
     if state is not None:
@@ -321,7 +332,7 @@ class Pending:
     wakes TensorBoard's writer thread, which then takes turns with training for the interpreter."""
 
     def __init__(self, writer, cfg, save):
-        self.writer, self.cfg, self.save = writer, cfg, save
+        self.writer, self.cfg, self.save, self.V = writer, cfg, save, len(save.vocab)
         self.losses, self.scalars = [], []  # (step, train/loss as a tensor); (tag, value, step)
         self.saved, self.last = None, None  # the step of the last checkpoint, the last loss written
         self.saved_at = -math.inf  # when it was saved (monotonic seconds)
@@ -335,22 +346,27 @@ class Pending:
             self.saved, self.saved_at = step, time.monotonic()
 
     def write(self):
-        """Write them; stop the run at the first train/loss that is not finite."""
+        """Write them; stop the run at the first train/loss that is not finite, or train/nll that diverged."""
         values = torch.stack([loss for _, loss in self.losses]).tolist() if self.losses else []
-        for (step, _), value in zip(self.losses, values):
-            if not math.isfinite(value):
-                kept = f"{self.save.path} of step {self.saved} is kept" if self.saved is not None else \
-                    "nothing was saved"
-                raise MakemoreError(f"training stopped at step {step}: the loss became {value} "
-                                    f"(is lr={self.cfg.lr} too large?); {kept}")
-            self.writer.add_scalar("train/loss", value, step)
-        for tag, value, step in self.scalars:
+        losses = [(step, "train/loss", value) for (step, _), value in zip(self.losses, values)]
+        for step, tag, value in sorted(losses + [(step, tag, value) for tag, value, step in self.scalars],
+                                       key=lambda scalar: scalar[0]):  # in step order: the first fault stops it
+            if tag == "train/loss" and not math.isfinite(value):
+                self.stop(step, f"the loss became {value}")
+            if tag == "train/nll" and value > DIVERGED * math.log(self.V):
+                self.stop(step, f"the train NLL became {value:.6g}, more than {DIVERGED} times a uniform guess's "
+                                f"(log {self.V} = {math.log(self.V):.4f}): the training diverged")
             self.writer.add_scalar(tag, value, step)
         # wait while TensorBoard's writer thread writes them: it then has the interpreter to itself, and does not
         # take turns with the steps that follow (which, at 5 ms a turn, slowed every step by a fifth)
         self.writer.flush()
         self.last = values[-1] if values else self.last
         self.losses, self.scalars = [], []
+
+    def stop(self, step, what):
+        kept = f"{self.save.path} of step {self.saved} is kept" if self.saved is not None else "nothing was saved"
+        raise MakemoreError(f"training stopped at step {step}: {what} (is lr={self.cfg.lr}, or a setting of the "
+                            f"optimizer, too large?); {kept}")
 
 
 def where_from(drawn, splits):

@@ -100,6 +100,16 @@ def test_a_word_longer_than_a_sequence_models_context_is_refused_when_scored(tra
         score(model, vocab, ["a" * 40])
 
 
+@pytest.mark.parametrize("name", ["rnn", "transformer"])
+def test_a_sequence_model_samples_no_word_longer_than_it_scores(train_run, names_subset, name):
+    """Sampling read only the last `context` tokens, and went on past the context: words that score refused."""
+    out, _ = train_run(*tiny(name), f"data.path={names_subset}", "steps=1", "sample.count=30", "sample.max_length=100",
+                       "sample.temperature=5", "figures=false")
+    model, vocab, _ = checkpoint.load(out / "checkpoint.pt")
+    names = (out / "samples.txt").read_text().split()
+    assert max(map(len, names)) == model.context - 1 and all(map(math.isfinite, score(model, vocab, names)))
+
+
 # --- a model added as the README says: a module, a registry entry, a config file ------------------------------
 
 @dataclass

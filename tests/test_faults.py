@@ -1,6 +1,7 @@
 """Bad input, faults and resume: one clear line and a non-zero exit, nothing earlier lost, no code run."""
 
 import logging
+import math
 import os
 import re
 import shlex
@@ -34,7 +35,7 @@ OUTPUTS = ("checkpoint.pt", "samples.txt", "metrics.json")
     ("sample.count=-5", "sample.count"), ("sample.temperature=0", "sample.temperature"),
     ("sample.top_k=0", "sample.top_k"), ("context=0", "context"), ("batch_size=0", "batch_size"),
     ("eval_interval=0", "eval_interval"), ("threads=0", "threads"), ("seed=-1", "seed"),
-    ("device=tpu", "device"), ("optimized_metric=loss", "optimized_metric"),
+    ("device=tpu", "device"), ("optimized_metric=loss", "optimized_metric"), ("resume=''", "resume"),
 ])
 def test_an_out_of_range_value_is_refused_before_any_work(tmp_path, override, key):
     with pytest.raises(MakemoreError, match=rf"bad config value {key}=.*: must be"):
@@ -50,6 +51,13 @@ def test_fractions_that_leave_no_training_words_are_refused(tmp_path):
 def test_a_value_of_the_wrong_type_is_refused_by_hydra_in_one_line(tmp_path):
     proc = cli("train.py", f"hydra.run.dir={tmp_path}/run", "steps=abc", check=False)
     assert_clear_error(proc, "steps=abc", "Integer")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_an_empty_resume_is_refused_not_a_new_run(tmp_path):
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}/run", "resume=", check=False)
+    assert_clear_error(proc, "resume=", "null (a new run) or the checkpoint.pt or run folder")
     assert not (tmp_path / "run").exists()
 
 
@@ -113,21 +121,34 @@ def test_scoring_a_character_outside_the_vocabulary_is_one_line(finished_run):
 
 @pytest.mark.slow  # in-process: test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds
 def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "lr=1e6", "checkpoint_seconds=0",
+    """Momentum past 1 grows the loss geometrically, finite for some 60 steps: the run ended as a normal one."""
+    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "optimizer.momentum=2", "checkpoint_seconds=0",
                check=False)  # a checkpoint at every evaluation
-    assert_clear_error(proc, "loss became", "lr=1000000.0", "checkpoint.pt of step")
+    assert_clear_error(proc, "train NLL became", "the training diverged", "lr=50.0", "checkpoint.pt of step")
     # shown once, on stderr, and kept in the log
-    assert "loss became" not in proc.stdout and "loss became" in (tmp_path / "train.log").read_text()
+    assert "diverged" not in proc.stdout and "diverged" in (tmp_path / "train.log").read_text()
     stopped, kept = (int(w) for w in re.findall(r"step (\d+)", proc.stderr))
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert state["step"] == kept == (stopped - 1) // 10 * 10 and torch.isfinite(state["state_dict"]["W"]).all()
     assert not (tmp_path / "metrics.json").exists()
 
 
+def test_a_loss_that_overflows_between_evaluations_stops_the_run_at_its_step(train_run, names_subset):
+    with pytest.raises(MakemoreError, match=r"the loss became inf .*checkpoint.pt of step 0 is kept") as e:
+        train_run("model=neural", f"data.path={names_subset}", "lr=1e6", "eval_interval=100", "checkpoint_seconds=0")
+    stopped = int(re.search(r"stopped at step (\d+)", str(e.value))[1])
+    assert 0 < stopped < 100  # before the evaluation that would have found the NLL past the bound
+
+
+def test_an_lr_too_large_to_converge_but_stable_is_a_result_not_a_divergence(train_run, names_subset):
+    out, _ = train_run("model=neural", f"data.path={names_subset}", "lr=1000", "sample.count=0", "figures=false")
+    assert 2 * math.log(27) < metrics(out)["train_nll"] < 20 * math.log(27)  # worse than a uniform guess: said so
+
+
 def test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds(train_run,
                                                                                             names_subset):
-    with pytest.raises(MakemoreError, match=r"the loss became .*checkpoint.pt of step 0 is kept") as e:
-        train_run("model=neural", f"data.path={names_subset}", "lr=1e6", "eval_interval=1",
+    with pytest.raises(MakemoreError, match=r"the training diverged .*checkpoint.pt of step 0 is kept") as e:
+        train_run("model=neural", f"data.path={names_subset}", "optimizer.momentum=2", "eval_interval=1",
                   "checkpoint_seconds=3600")
     stopped = int(re.search(r"stopped at step (\d+)", str(e.value))[1])
     assert stopped > 1  # evaluations came between, and wrote no checkpoint

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import metrics, new, scalars
+from helpers import ROOT, metrics, new, scalars
 from makemore.batches import Split
 from makemore.data import read_words, split
 from makemore.models import MLP, Neural
@@ -47,3 +47,16 @@ def test_minibatch_of_the_whole_set_follows_the_full_batch_curve(train_run, name
     mini, _ = train_run("model=neural", f"data.path={names_subset}", "steps=5", "batch_size=200000")
     a, b = (torch.tensor([v for _, v in scalars(o)["val/nll"]]) for o in (full, mini))
     assert torch.allclose(a, b, atol=0.02)
+
+
+@pytest.mark.parametrize("model, examples", [("neural", "predictions"), ("transformer", "words")])
+def test_a_batch_larger_than_the_train_split_is_said_and_runs(train_run, tmp_path, caplog, model, examples):
+    """The sequence models' own batch_size=128 on a file of 50 names (40 in train): drawn with replacement, as
+    any minibatch; it was silent."""
+    path = tmp_path / "names50.txt"
+    path.write_text("".join(f"{w}\n" for w in (ROOT / "data" / "names.txt").read_text().split()[:50]))
+    out, _ = train_run(f"model={model}", "model.n_layer=1" if model == "transformer" else "batch_size=100000",
+                       f"data.path={path}", "steps=2", "sample.count=0", "figures=false")
+    (line,) = [r.getMessage() for r in caplog.records if "batch_size" in r.getMessage()]
+    assert "of the train split" in line and examples in line and "batch_size=null" in line
+    assert metrics(out)["steps"] == 2

@@ -382,3 +382,26 @@ def test_heatmap_labels_are_light_on_dark_cells_and_dark_on_light_ones():
     image = np.asarray(heatmap(table, [".", "a", "b"], "{:.0f}")).astype(int)
     dark, light = image[CELL:2 * CELL, CELL:2 * CELL], image[2 * CELL:, 2 * CELL:]
     assert (dark.min(axis=-1) > 200).any() and (light.max(axis=-1) < 128).any()
+
+
+def test_a_heatmap_cell_past_floats_range_is_the_darkest_without_warnings():
+    """The neural model's picture is W.exp(), inf where W > 88: NumPy warned of nan in its shading."""
+    import math
+    import warnings
+
+    import numpy as np
+    import torch
+
+    from makemore.figures import CELL, heatmap
+    from makemore.models import Neural
+
+    model = Neural(3)
+    with torch.no_grad():
+        model.W.fill_(0.0)
+        model.W[1, 1], model.W[2, 2] = 100.0, 1.0
+    table, fmt = model.heatmap()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        image = np.asarray(heatmap(table.numpy(), [".", "a", "b"], fmt)).astype(int)
+    inf, top = image[CELL:2 * CELL, CELL:2 * CELL], image[2 * CELL:, 2 * CELL:]
+    assert math.isinf(table[1, 1]) and (inf[0, 0] == top[0, 0]).all()

@@ -64,6 +64,12 @@ def test_no_names_is_nothing_to_print_whichever_sampler(ck):
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
 
 
+@pytest.mark.slow
+def test_a_temperature_near_0_samples_the_likeliest_name(ck):
+    proc = cli("-m", "makemore.sample", f"checkpoint={ck}", "temperature=1e-310", "count=3")
+    assert proc.stdout.split() == ["a"] * 3  # '.' is most often followed by 'a', and 'a' by the end
+
+
 def test_the_seeds_accepted_are_those_torch_takes():
     for seed in (0, SEED_MAX):
         validate_sample(compose_config("checkpoint=x", f"seed={seed}", config_name="sample"))
@@ -169,6 +175,23 @@ def test_a_sweep_run_again_into_its_folder_summarizes_its_own_jobs_only(tmp_path
     rows = rows_of(tmp_path)
     assert [(r["seed"], r["val_nll"]) for r in rows] == [("3", "")]
     assert rows[0]["status"] == "failed: MakemoreError: 0 already holds a run's checkpoint"
+
+
+@pytest.mark.parametrize("finished, words", [
+    (None, ["every job failed, the first with MakemoreError: lr=-1", "summary.csv has them all"]),
+    ("stopped", ["no job finished (1 did not, 1 failed)"]),
+])
+def test_the_summary_of_a_sweep_without_a_result_exits_non_zero(tmp_path, finished, words):
+    callback = summary.Summary()
+    callback.on_multirun_start(sweep_config(tmp_path, tmp_path))
+    run_job(callback, tmp_path, tmp_path / "0", ["lr=-1"], MakemoreError("lr=-1: must be a finite number > 0"))
+    if finished == "stopped":  # a signal ends the job: no on_job_end
+        callback.on_job_start(sweep_config(tmp_path, job(tmp_path, 1, ["lr=1"], val_nll=None)))
+    else:
+        run_job(callback, tmp_path, tmp_path / "1", ["lr=-2"], MakemoreError("lr=-2: must be a finite number > 0"))
+    proc = cli("-m", "makemore.summary", str(tmp_path), check=False)
+    assert_clear_error(proc, str(tmp_path), *words)
+    assert len(rows_of(tmp_path)) == 2 and "failed" in proc.stdout  # written and shown all the same
 
 
 def test_a_job_stopped_by_a_signal_did_not_finish_until_it_is_resumed(tmp_path):

@@ -3,6 +3,7 @@ is spent, naming the key to change; a checkpoint is checked before it is used.""
 
 import math
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -11,7 +12,9 @@ import pytest
 import torch
 
 from helpers import NAMES, ROOT, assert_clear_error, cli, compose_config, metrics, wait_for
-from makemore import MakemoreError, checkpoint
+from makemore import MakemoreError, checkpoint, memory
+from makemore.data import Vocab
+from makemore.models import Neural
 from makemore.training import run
 
 HUGE = 10**12  # far past any machine's memory, whatever it has
@@ -138,16 +141,68 @@ def test_the_cli_says_it_in_one_line(tmp_path, names50):
     assert_clear_error(proc, "sampled words", "use a smaller sample.count")
 
 
+# --- what memory there is -------------------------------------------------------------------------------
+
+def under_ulimit(kib, *args):
+    """A command of the project run by bash under `ulimit -v` (RLIMIT_AS) of `kib` KiB."""
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    command = f"ulimit -v {kib} && exec {shlex.join([sys.executable, *args])}"
+    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def room():
+    """A `ulimit -v` that leaves 2 GiB past what a run has mapped once it has imported its libraries (KiB)."""
+    mapped = cli("-c", "import re, makemore.training; print(re.search(r'VmSize:\\s+(\\d+)', "
+                       "open('/proc/self/status').read())[1])").stdout
+    return int(mapped) + 2 * 2**20
+
+
+def test_the_memory_available_is_at_most_what_ulimit_v_leaves(room):
+    proc = under_ulimit(room, "-c", "from makemore import memory; print(memory.available())")
+    assert float(proc.stdout) <= room * 1024  # MemAvailable alone: all the machine has free
+
+
+@pytest.mark.slow
+def test_a_model_past_ulimit_v_is_refused_in_one_line_not_in_the_allocator(tmp_path, names50, room):
+    """MemAvailable alone said there was room: the transformer's weights then died in the allocator."""
+    proc = under_ulimit(room, "train.py", f"hydra.run.dir={tmp_path / 'run'}", f"data.path={names50}",
+                        "model=transformer", "model.n_embd=2048", "steps=2")
+    assert_clear_error(proc, "Transformer model's", "GiB of memory is available", "use a smaller model.n_embd")
+
+
+@pytest.mark.parametrize("files, limit", [
+    ({}, math.inf),  # none: no limit
+    ({"memory.max": "max", "memory.current": "5"}, math.inf),
+    ({"memory.max": "1000", "memory.current": "300", "job/memory.max": "max"}, 700),  # a parent's limit holds
+    ({"memory.max": "1000", "memory.current": "300", "job/memory.max": "500", "job/memory.current": "100"}, 400),
+    ({"memory/memory.limit_in_bytes": "9223372036854771712", "memory/memory.usage_in_bytes": "1",  # v1: none
+      "memory/job/memory.limit_in_bytes": "2000", "memory/job/memory.usage_in_bytes": "1500"}, 500),
+])
+def test_a_cgroups_limit_is_memory_a_run_cannot_have(tmp_path, files, limit):
+    """Read as the kernel lays the files out (a container's limit cannot be set here): v2 at the mount's root,
+    v1 under memory/, each cgroup from the process's own up to the root."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text + "\n")
+    membership = tmp_path / "cgroup"
+    membership.write_text("4:memory:/job\n1:cpu:/\n0::/job\n")
+    assert memory._cgroups(tmp_path, membership) == limit
+
+
 # --- checkpoints ------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, names50, finished_run):
-    """A neural run's checkpoint made in-process, and a counts run's made by the CLI (conftest's finished_run):
-    (path, state) of each."""
-    out = tmp_path_factory.mktemp("neural")
-    run(compose_config(f"data.path={names50}", "model=neural", "steps=3", "sample.count=0", "figures=false"), out)
+    """Neural (SGD) and MLP (AdamW) runs' checkpoints made in-process, and a counts run's made by the CLI (conftest's
+    finished_run): (path, state) of each."""
+    folders = {"counts": finished_run[0]}
+    for model, schedule in (("neural", "constant"), ("mlp", "step")):  # the MLP's may take more steps on resume
+        folders[model] = tmp_path_factory.mktemp(model)
+        run(compose_config(f"data.path={names50}", f"model={model}", f"scheduler={schedule}", "steps=3",
+                           "sample.count=0", "figures=false"), folders[model])
     return {name: (folder / "checkpoint.pt", torch.load(folder / "checkpoint.pt", weights_only=True))
-            for name, folder in (("neural", out), ("counts", finished_run[0]))}
+            for name, folder in folders.items()}
 
 
 def damaged(tmp_path, trained, damage, model="neural"):
@@ -257,6 +312,28 @@ def test_resuming_from_a_damaged_training_state_is_refused_before_any_step(tmp_p
     with pytest.raises(MakemoreError) as e:
         run(cfg, tmp_path / "unused")
     assert all(w in str(e.value) for w in words), str(e.value)
+
+
+@pytest.mark.parametrize("step", [torch.tensor(-1.0), torch.tensor(1.5), -3, torch.tensor(4.0)])
+def test_resuming_from_an_optimizer_state_with_a_step_it_cannot_have_taken_is_refused(tmp_path, trained, names50, step):
+    def damage(state):  # AdamW's step, a power in its bias corrections: a negative one made a ComplexFloat traceback
+        for moments in state["optimizer"]["state"].values():
+            moments["step"] = step
+    path = damaged(tmp_path, trained, damage, "mlp")
+    cfg = compose_config(f"data.path={names50}", "model=mlp", "scheduler=step", "steps=6", "sample.count=0",
+                         "figures=false", f"resume={path}")
+    with pytest.raises(MakemoreError, match=r"cannot continue this run: optimizer's step is .*, not an integer in "
+                                            r"\[0, 3\]"):
+        run(cfg, tmp_path / "unused")
+
+
+def test_a_large_checkpoint_is_written_straight_into_its_file_whole(tmp_path):
+    """Serialized in memory first, a checkpoint was one more copy of the weights and moments at training's peak."""
+    model = Neural(30, context=4)  # 30**5 weights: past memory.SMALL
+    assert model.W.nbytes > memory.SMALL
+    checkpoint.save(tmp_path / "checkpoint.pt", model, Vocab([".", *map(chr, range(97, 126))]), {"model": {}}, 0, {})
+    assert torch.equal(torch.load(tmp_path / "checkpoint.pt", weights_only=True)["state_dict"]["W"], model.W)
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
 def test_the_neural_state_dict_holds_the_models_true_weights(trained):
