@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from hydra.core.override_parser.types import Quote, QuotedString
 
-from helpers import FINISHED, NAMES, ROOT, assert_clear_error, cli, compose_config, copy_run, metrics, wait_for
+from helpers import new, FINISHED, NAMES, ROOT, assert_clear_error, cli, compose_config, copy_run, metrics, wait_for
 from makemore import MakemoreError
 from makemore.runs import claim
 from makemore.files import file_error
@@ -395,7 +395,7 @@ def test_a_heatmap_cell_past_floats_range_is_the_darkest_without_warnings():
     from makemore.figures import CELL, heatmap
     from makemore.models import Neural
 
-    model = Neural(3)
+    model = new(Neural, 3, context=1)
     with torch.no_grad():
         model.W.fill_(0.0)
         model.W[1, 1], model.W[2, 2] = 100.0, 1.0

@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from helpers import NAMES, ROOT, assert_clear_error, cli, compose_config, metrics, wait_for
+from helpers import new, NAMES, ROOT, assert_clear_error, cli, compose_config, metrics, wait_for
 from makemore import MakemoreError, checkpoint, memory
 from makemore.data import Vocab
 from makemore.models import Neural
@@ -329,7 +329,7 @@ def test_resuming_from_an_optimizer_state_with_a_step_it_cannot_have_taken_is_re
 
 def test_a_large_checkpoint_is_written_straight_into_its_file_whole(tmp_path):
     """Serialized in memory first, a checkpoint was one more copy of the weights and moments at training's peak."""
-    model = Neural(30, context=4)  # 30**5 weights: past memory.SMALL
+    model = new(Neural, 30, context=4)  # 30**5 weights: past memory.SMALL
     assert model.W.nbytes > memory.SMALL
     checkpoint.save(tmp_path / "checkpoint.pt", model, Vocab([".", *map(chr, range(97, 126))]), {"model": {}}, 0, {})
     assert torch.equal(torch.load(tmp_path / "checkpoint.pt", weights_only=True)["state_dict"]["W"], model.W)
