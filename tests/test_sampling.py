@@ -53,7 +53,7 @@ def test_temperature_sharpens_and_flattens(names):
 @pytest.mark.parametrize("batched", [False, True])
 def test_a_temperature_near_0_draws_the_likeliest_token(names, batched):
     """logits / 1e-310 overflow: that gave a traceback one by one, and 'zzzz...' for every name batched."""
-    model = Counts(27, context=3, smoothing=0)  # log 0 = -inf where a count is 0
+    model = new(Counts, context=3, smoothing=0)  # log 0 = -inf where a count is 0
     model.fit(whole(names))
     assert sample(model, 5, seed=1, batched=batched, temperature=1e-310) == sample(model, 5, seed=1, top_k=1)
 
