@@ -165,6 +165,11 @@ STEPS = {  # (what, overrides, steps for the in-run difference, repeats of the b
     "neural": ("neural bigram, full batch", ["model=neural"], 5000, 500),
     "neural-mini": ("neural bigram, minibatches of 32", ["model=neural", "batch_size=32"], 3000, 500),
     "mlp": ("mlp, full batch (5,439 windows)", ["model=mlp"], 200, 30),
+    # diagnostics=true at the default eval_interval: the goal is at most 1.5x the step without them
+    "mlp-diagnostics": ("mlp, full batch, diagnostics=true", ["model=mlp", "diagnostics=true"], 200, 30),
+    "mlp-batchnorm": ("mlp with BatchNorm, full batch", ["model=mlp", "model.batchnorm=true"], 200, 30),
+    "mlp-batchnorm-diagnostics": ("mlp with BatchNorm, full batch, diagnostics=true",
+                                  ["model=mlp", "model.batchnorm=true", "diagnostics=true"], 200, 30),
     # an evaluation of the mlp (some 4,000 distinct validation windows) costs three steps of 32: every 100 steps
     "mlp-mini": ("mlp, minibatches of 32, evaluated every 100 steps", ["model=mlp", "batch_size=32",
                                                                        "eval_interval=100"], 2000, 300),

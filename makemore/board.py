@@ -16,7 +16,7 @@ from makemore.models import MODELS, named
 log = logging.getLogger(__name__)
 # Keys that say how a run was carried out or what it prints, not what it computes.
 NOT_HPARAMS = ("resume", "threads", "device", "figures", "eval_interval", "checkpoint_seconds", "optimized_metric",
-               "sample")
+               "sample", "diagnostics")
 METRICS = ("train/nll", "val/nll", "test/nll")  # scalar tags the run writes; HParams shows their last value
 
 

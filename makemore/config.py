@@ -78,6 +78,7 @@ class Config:
     threads: int = MISSING
     device: str = MISSING
     figures: bool = MISSING
+    diagnostics: bool = MISSING
     resume: Optional[str] = MISSING
     optimized_metric: str = MISSING
     data: DataConfig = field(default_factory=DataConfig)

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from makemore import MakemoreError, board, checkpoint, figures, inference, memory, runs
+from makemore import MakemoreError, board, checkpoint, diagnostics, figures, inference, memory, runs
 from makemore.batches import EVAL_TOKENS, Split
 from makemore.config import check_optimizer, flat, sweeping, validate
 from makemore.data import data_digest, read_words, split, too_few_words
@@ -33,7 +33,7 @@ SPLITS = ("train", "val", "test")
 LOSS_BYTES = 4 * 8  # per logit in training: the log-softmax, its gradient, float64 copies of the picked ones
 WRITE_EVERY = 1000  # train/loss values buffered at most before they are written to TensorBoard
 RESUMABLE = {"steps", "eval_interval", "checkpoint_seconds", "threads", "device", "sample", "figures", "resume",
-             "optimized_metric"}
+             "optimized_metric", "diagnostics"}
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
 # Every model starts near a uniform guess, whose NLL is log V, and training lowers it. A step too large overshoots,
 # and an lr too large but still stable leaves it wandering above, within ten times that; a training that diverges
@@ -251,6 +251,7 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
 def descend(model, splits, cfg, trainer, pending, start, first, signals):
     """The training loop: a step's loss, its logging, an evaluation where one is due, then the optimizer's step."""
     train, steps = splits["train"], cfg.steps
+    watch = diagnostics.Watch(model, trainer.optimizer, pending.writer) if cfg.diagnostics else None
     model.train()
     for step in (bar := progress(start, steps)):
         if signals.received:
@@ -258,6 +259,8 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
         evaluating = step % cfg.eval_interval == 0 or step == steps
         if evaluating:  # what a checkpoint of this step continues from: the state before this step's draw and pass
             rng, statistics = trainer.g.get_state(), running_statistics(model)
+        if watch:  # the diagnostics are of an evaluation's own training pass, logged before its optimizer step
+            watch.step = step if evaluating and first <= step < steps else None
         nll = trainer.nll(model, train)
         loss = model.penalized(nll, cfg.reg)
         if step == steps:  # a pass that logs the last loss, and takes no step: the model stays as it was trained
@@ -455,6 +458,8 @@ def write_outputs(model, splits, vocab, cfg, writer, out):
     novelty = where_from(drawn, splits)
     log.info("%s", novelty)
     board.log_pictures(writer, model, vocab.itos, names, novelty, out, cfg.steps, cfg.figures)
+    if cfg.diagnostics:
+        diagnostics.project(writer, model, vocab.itos, cfg.steps)
     shown = names[:SHOWN_IN_SWEEPS] if sweeping() else names
     show("\n".join([*shown, novelty]))
     return nlls
