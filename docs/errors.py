@@ -165,6 +165,19 @@ CASES = [  # (what you did, the command as typed, None or act(proc, command, tmp
     ("a model too large for memory", "python train.py model=transformer model.n_embd=1000000", None),
     ("a device this machine does not have", "python train.py device=cuda", None),
     ("a loss that becomes NaN or infinite", "python train.py model=neural lr=1e6", None),
+    ("a loss that diverges without becoming inf", "python train.py model=neural optimizer.momentum=2", None),
+    ("a schedule's key out of range", "python train.py model=neural scheduler=step scheduler.gamma=1e100", None),
+    ("", "python train.py model=mlp scheduler.pct_start=1.0", None),
+    ("a schedule whose lr would leave the floats", "python train.py model=neural scheduler=step "
+     "scheduler.gamma=1e-200 scheduler.milestones=[1,2]", None),
+    ("a schedule's key that is the run's", "python train.py model=mlp scheduler.total_steps=5 steps=10", None),
+    ("the optimizer's lr, given as Hydra advises", "python train.py model=neural +optimizer.lr=3", None),
+    ("a key that does not apply to the model (the run goes on)", f"python train.py lr=10 {FAST}", None),
+    ("a batch larger than the train split (the run goes on)", "python train.py model=neural "
+     f"batch_size=100000 {FAST}", None),
+    ("nothing to resume", "python train.py resume=''", None),
+    ("a temperature near 0 (the likeliest names)", "python -m makemore.sample checkpoint=run/checkpoint.pt "
+     "temperature=1e-310 count=2", None),
     ("Ctrl-C during training", f"python train.py hydra.run.dir=stopped model=neural {' '.join(WAITING)} {FAST}",
      signalled(signal.SIGINT, "stopped/checkpoint.pt")),
     ("SIGTERM during training", f"python train.py hydra.run.dir=ended {' '.join(WAITING)} {FAST}",
