@@ -24,7 +24,7 @@ from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.files import replace
 from makemore.signals import Interrupted, StoppedAfterTraining, caught
 from makemore.models import LanguageModel, named
-from makemore.models.base import running_statistics
+from makemore.models.base import holding, running_statistics
 from makemore.inference import sample
 from makemore.terminal import show
 
@@ -270,7 +270,8 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
             if cfg.batch_size is not None:
                 trainer.nlls.append(nll.detach())
             if evaluating:
-                evaluate(model, splits, cfg, trainer, pending, step, nll)
+                with holding(model, statistics):  # evaluated as its checkpoint holds it, before this step's pass
+                    evaluate(model, splits, cfg, trainer, pending, step, nll)
                 bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
                 pending.checkpoint(step, trainer.state(rng, True), statistics, last=step == steps)
             elif len(pending.losses) >= WRITE_EVERY:  # between far-apart evaluations too: a stop never waits long

@@ -172,7 +172,7 @@ def test_optuna_search_minimizes_the_validation_nll(tmp_path):
     assert f"best_value: {rows[0]['val_nll']}" in result and f"smoothing: {rows[0]['smoothing']}" in result
 
 
-@pytest.mark.parametrize("name", ["lecture", "smoothing", "regularization", "contexts", "lecture3"])
+@pytest.mark.parametrize("name", ["lecture", "smoothing", "regularization", "contexts", "lecture3", "lecture5"])
 def test_experiment_presets_compose(name):
     cfg = compose_config(f"experiment={name}")
     if name == "lecture":
@@ -180,6 +180,10 @@ def test_experiment_presets_compose(name):
     elif name == "lecture3":  # makemore part 3's recipe: its BatchNorm MLP of 12,097 parameters, 200,000 steps of 32
         assert (cfg.steps, cfg.batch_size, cfg.lr, list(cfg.scheduler.milestones)) == (200_000, 32, 0.1, [150_000])
         assert cfg.model.batchnorm and cfg.model.kaiming and cfg.model.last_layer_scale == 0.1
+    elif name == "lecture5":  # makemore part 5's recipe: its WaveNet of 76,579 parameters, 200,000 steps of 32
+        assert (cfg.steps, cfg.batch_size, cfg.lr, list(cfg.scheduler.milestones)) == (200_000, 32, 0.1, [150_000])
+        assert (cfg.model._target_, cfg.context, cfg.model.last_layer_scale) == ("makemore.models.WaveNet", 8, 0.1)
+        assert cfg.optimizer._target_ == "torch.optim.SGD" and cfg.scheduler.gamma == 0.1
     else:
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
             hydra_cfg = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True).hydra

@@ -17,6 +17,7 @@ from makemore.models.mlp import MLP, MLPConfig
 from makemore.models.neural import Neural, NeuralConfig
 from makemore.models.rnn import GRU, RNN, GRUConfig, RNNConfig
 from makemore.models.transformer import Transformer, TransformerConfig
+from makemore.models.wavenet import WaveNet, WaveNetConfig
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ MODELS = {
     "counts": Entry(Counts, CountsConfig),
     "neural": Entry(Neural, NeuralConfig),
     "mlp": Entry(MLP, MLPConfig, ("model.n_hidden=16", "batch_size=16"), target=2.11),
+    "wavenet": Entry(WaveNet, WaveNetConfig, ("model.n_embd=4", "model.n_hidden=8", "batch_size=16"), target=1.995),
     "rnn": Entry(RNN, RNNConfig, SEQUENCE_TINY),
     "gru": Entry(GRU, GRUConfig, SEQUENCE_TINY),
     "bow": Entry(BoW, BoWConfig, SEQUENCE_TINY),

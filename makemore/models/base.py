@@ -84,15 +84,23 @@ def place_values(V, context):
 class BatchNorm1d(nn.BatchNorm1d):
     """torch's BatchNorm1d, whose batch may be a windowed model's distinct windows standing for every example: with
     `counts` set (how often each row occurs, by `counted`), its batch statistics in training are those of every
-    example, each row weighted by its count, and so is the running statistics' update."""
+    example, each row weighted by its count, and so is the running statistics' update. A 3-D input (B, T, C) is
+    normalized over B and T both (torch's would take C for T), `counts` (B,) standing for each row's T positions."""
 
     counts = None
 
     def forward(self, x):
-        if self.counts is None or not self.training:
+        if x.dim() == 3:  # (B, T, C): each position of each row is an example (the lecture's BatchNorm bug fixed)
+            counts = None if self.counts is None else self.counts.repeat_interleave(x.shape[1])
+            return self.normalize(x.reshape(-1, x.shape[2]), counts).view_as(x)
+        return self.normalize(x, self.counts)
+
+    def normalize(self, x, counts):
+        """(N, C) normalized over N, each row weighted by its count where counts is set."""
+        if counts is None or not self.training:
             return super().forward(x)
-        n = self.counts.sum()
-        w = (self.counts / n).to(x.dtype)[:, None]
+        n = counts.sum()
+        w = (counts / n).to(x.dtype)[:, None]
         mean = (w * x).sum(0)
         var = (w * (x - mean) ** 2).sum(0)  # biased, as BatchNorm normalizes
         with torch.no_grad():
@@ -124,3 +132,18 @@ def running_statistics(model):
     """Copies of what a forward pass in training changes (BatchNorm's running statistics), by state_dict key."""
     return {f"{prefix}.{name}": b.clone() for prefix, m in model.named_modules()
             if isinstance(m, nn.modules.batchnorm._BatchNorm) for name, b in m.named_buffers(recurse=False)}
+
+
+@contextmanager
+def holding(model, statistics):
+    """The model with these running statistics (from running_statistics) in place of its own, which stay untouched:
+    a training pass may need them for its gradient."""
+    modules = {key: model.get_submodule(key.rpartition(".")[0]) for key in statistics}
+    own = {key: m._buffers[key.rpartition(".")[2]] for key, m in modules.items()}
+    for key, m in modules.items():
+        m._buffers[key.rpartition(".")[2]] = statistics[key]
+    try:
+        yield
+    finally:
+        for key, m in modules.items():
+            m._buffers[key.rpartition(".")[2]] = own[key]
