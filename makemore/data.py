@@ -1,7 +1,7 @@
 """Data: read a file of words, build the vocabulary, split it, and count (context, next) pairs.
 
 Everything runs on numpy arrays in chunks, never on a Python list of strings or a loop per
-character, so a file of 10M lines costs a few seconds and a few hundred MB. Counts stay int64.
+character, so that a file of 10M lines fits in a few hundred MB. Counts stay int64.
 """
 
 import hashlib

@@ -1,7 +1,7 @@
 """The lecture's picture: a model's 27x27 table as a heatmap, each cell labelled with its bigram and value.
 
-Drawn with Pillow rather than matplotlib: 729 labelled cells take matplotlib two seconds (its import
-and its text layout), longer than a whole bigram run; Pillow takes a tenth of a second.
+Drawn with Pillow rather than matplotlib: matplotlib's import and text layout of 729 labelled cells cost more
+than a whole bigram run.
 """
 
 import io

@@ -200,8 +200,8 @@ def activations(model, T, grad):
     """Bytes one sequence of T tokens (pad included) costs in a forward pass. In training: what autograd saves
     for the backward pass, and as much again for the gradients made from it; without gradients: a few of the
     largest outputs of the model's modules at once. Measured on at most 8 predictions and scaled, as every
-    model's cost grows with the number of predictions. (Hooks, not a dispatch mode, which imports torch._dynamo:
-    a second more for every command.)"""
+    model's cost grows with the number of predictions. (Hooks, not a dispatch mode, which imports torch._dynamo
+    into every command.)"""
     n = T - model.pad
     probe = min(n, 8)
     weights = {p.data_ptr() for p in model.parameters()}

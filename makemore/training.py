@@ -362,7 +362,7 @@ class Pending:
                                 f"(log {self.V} = {math.log(self.V):.4f}): the training diverged")
             self.writer.add_scalar(tag, value, step)
         # wait while TensorBoard's writer thread writes them: it then has the interpreter to itself, and does not
-        # take turns with the steps that follow (which, at 5 ms a turn, slowed every step by a fifth)
+        # take turns with the steps that follow, each turn a slice of the interpreter's time
         self.writer.flush()
         self.last = values[-1] if values else self.last
         self.losses, self.scalars = [], []

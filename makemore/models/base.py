@@ -77,7 +77,7 @@ class Windowed(LanguageModel):
 
 def place_values(V, context):
     """What each position of a window is worth when the window is read as a number in base V, oldest first."""
-    # in Python's integers: torch's int ** tensor imports torch._prims on first use, most of a second
+    # in Python's integers: torch's int ** tensor imports torch._prims on first use, a large module
     return torch.tensor([V**i for i in range(context - 1, -1, -1)], dtype=torch.int64)
 
 

@@ -22,7 +22,7 @@ class TransformerConfig(ModelConfig):
     def __post_init__(self):
         for key in ("n_embd", "n_layer", "n_head"):
             check(f"model.{key}", getattr(self, key), getattr(self, key) >= 1, "an integer >= 1")
-        # Blocks are built one by one in Python, about 2 ms each: 100,000 would take minutes before any check.
+        # Blocks are built one by one in Python: 100,000 of them would keep a run busy long before any check.
         check("model.n_layer", self.n_layer, self.n_layer <= MAX_LAYERS,
               f"<= {MAX_LAYERS}: a deeper stack takes minutes just to build")
         check("model.n_embd", self.n_embd, self.n_embd % self.n_head == 0,
