@@ -150,7 +150,8 @@ def check_run(cfg, model, splits, longest, state):
 def _pass_memory(cfg, model, splits, trains):
     """(bytes, what, advice) of an evaluation and of a training step: per example, the int64 arrays its ids are
     made in, what the model's forward pass makes (in training, what it keeps for the backward pass) and the
-    loss's float rows of V; times the examples at once. Full batch, a windowed model steps on the distinct
+    loss's float rows of V; times the examples at once (in training, with the bookkeeping of the tensors the
+    step saves, which the examples share). Full batch, a windowed model steps on the distinct
     windows, a sequence model on every word; evaluation takes them EVAL_TOKENS at a time (Split.nll)."""
     train, V = splits["train"], model.vocab_size
     T = model.context if model.windowed else int(train.lengths.max()) + 1  # an example's tokens
@@ -170,7 +171,8 @@ def _pass_memory(cfg, model, splits, trains):
         n = len(train.counted(model.context, model.device).X) if model.windowed else len(train.lengths)
         what = f"full-batch steps over {n:,} " + ("distinct windows" if model.windowed else "words")
         advice = "set batch_size, for minibatches"
-    yield n * per_example, what, advice if memory.fits(per_example) else _largest(cfg, model, forward, loss, ids)
+    yield n * per_example + memory.saved_tensors(model, T), what, \
+        advice if memory.fits(per_example) else _largest(cfg, model, forward, loss, ids)
 
 
 def _largest(cfg, model, forward, loss, ids):

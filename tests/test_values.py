@@ -3,8 +3,10 @@ is spent, naming the key to change; a checkpoint is checked before it is used.""
 
 import math
 import os
+import random
 import shlex
 import signal
+import string
 import subprocess
 import sys
 
@@ -169,6 +171,32 @@ def test_a_model_past_ulimit_v_is_refused_in_one_line_not_in_the_allocator(tmp_p
     proc = under_ulimit(room, "train.py", f"hydra.run.dir={tmp_path / 'run'}", f"data.path={names50}",
                         "model=transformer", "model.n_embd=2048", "steps=2")
     assert_clear_error(proc, "Transformer model's", "GiB of memory is available", "use a smaller model.n_embd")
+
+
+STEP_PEAK = """
+import resource, sys, torch
+sys.path.insert(0, "tests")
+from helpers import compose_config
+from makemore import training
+cfg = compose_config("data.path={path}", "model=rnn", "batch_size=null", "data.val_fraction=0", "data.test_fraction=0")
+words, splits = training.load_data(cfg)
+cfg.context = int(words.lengths.max()) + 1
+model = training.build(cfg, len(words.vocab), torch.device("cpu"))
+*_, (need, _, _) = training._pass_memory(cfg, model, splits, trains=True)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+training.Trainer(model, cfg).step(model, splits["train"].nll(model))
+print(need, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+@pytest.mark.slow
+def test_the_memory_a_recurrences_step_on_one_long_word_takes_is_at_most_its_estimate(tmp_path):
+    """A one-line file: each character saves a few tiny tensors, whose bookkeeping is most of a step's memory (the
+    estimate was a third of it), and x[:, t]'s gradients were each made as large as the word."""
+    path = tmp_path / "line.txt"
+    path.write_text("".join(random.Random(0).choices(string.ascii_lowercase, k=20_000)) + "\n")
+    need, took = map(int, cli("-c", STEP_PEAK.format(path=path)).stdout.split())  # a process of its own: its peak
+    assert took <= need
 
 
 @pytest.mark.parametrize("files, limit", [
