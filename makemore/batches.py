@@ -16,6 +16,13 @@ import torch
 from makemore import memory
 
 EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exact evaluation
+
+
+def eval_tokens(vocab_size):
+    """Predictions evaluated at once: EVAL_TOKENS, or fewer where the vocabulary is larger than the lecture's, so that
+    their logits (V of them a prediction) take no more memory than the lecture's would."""
+    return max(1, min(EVAL_TOKENS, EVAL_TOKENS * memory.LECTURE_VOCAB // vocab_size))
+
 # a (window, next) cell of the count table: its count, the counts model's copy of it, its weight in the NLL (float32)
 # and whether it occurs
 CELL_BYTES = 8 + 8 + 4 + 1
@@ -161,14 +168,15 @@ class Split:
 
     def nll(self, model):
         """The exact average NLL of the split, in pieces of bounded size."""
+        tokens = eval_tokens(self.vocab_size)
         if model.windowed:
-            first, *rest = self.counted(model.context, model.device).parts(max(1, EVAL_TOKENS // 8))
+            first, *rest = self.counted(model.context, model.device).parts(max(1, tokens // 8))
             return sum((part.nll(model) for part in rest), first.nll(model))
         order = np.argsort(self.lengths, kind="stable")  # similar lengths together: little padding
         total, at = 0.0, 0
         while at < len(order):
-            n = max(1, EVAL_TOKENS // (int(self.lengths[order[at]]) + 1))
-            n = max(1, EVAL_TOKENS // (int(self.lengths[order[min(at + n, len(order)) - 1]]) + 1))
+            n = max(1, tokens // (int(self.lengths[order[at]]) + 1))
+            n = max(1, tokens // (int(self.lengths[order[min(at + n, len(order)) - 1]]) + 1))
             total += self.words(order[at : at + n], model.pad).to(model.device).nll_sum(model)
             at += n
         return total / self.total

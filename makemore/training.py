@@ -19,7 +19,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from makemore import MakemoreError, board, checkpoint, figures, memory, runs, sampling
-from makemore.batches import EVAL_TOKENS, Split
+from makemore.batches import Split, eval_tokens
 from makemore.config import check_optimizer, validate
 from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.interrupt import Interrupted, StoppedAfterTraining, caught
@@ -152,12 +152,13 @@ def _pass_memory(cfg, model, splits, trains):
     made in, what the model's forward pass makes (in training, what it keeps for the backward pass) and the
     loss's float rows of V; times the examples at once (in training, with the bookkeeping of the tensors the
     step saves, which the examples share). Full batch, a windowed model steps on the distinct
-    windows, a sequence model on every word; evaluation takes them EVAL_TOKENS at a time (Split.nll)."""
+    windows, a sequence model on every word; evaluation takes them eval_tokens(V) at a time (Split.nll)."""
     train, V = splits["train"], model.vocab_size
     T = model.context if model.windowed else int(train.lengths.max()) + 1  # an example's tokens
     ids, rows = 6 * 8 * T, (T - model.pad) * V
     most = max(s.total if model.windowed else len(s.lengths) for s in splits.values())
-    at_once = min(most, EVAL_TOKENS // 8 if model.windowed else max(1, EVAL_TOKENS // T))
+    tokens = eval_tokens(V)
+    at_once = min(most, max(1, tokens // 8) if model.windowed else max(1, tokens // T))
     forward, loss = memory.activations(model, T, grad=False), 3 * 4 * rows
     yield at_once * (forward + loss + ids), f"evaluations of {at_once:,} examples at a time", \
         _largest(cfg, model, forward, loss, ids)  # a fixed number at once: only what each costs can change
