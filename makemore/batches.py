@@ -16,16 +16,15 @@ import torch
 from makemore import memory
 
 EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exact evaluation
+# a (window, next) cell of the count table: its count, the counts model's copy of it, its weight in the NLL (float32)
+# and whether it occurs
+CELL_BYTES = 8 + 8 + 4 + 1
 
 
 def eval_tokens(vocab_size):
     """Predictions evaluated at once: EVAL_TOKENS, or fewer where the vocabulary is larger than the lecture's, so that
     their logits (V of them a prediction) take no more memory than the lecture's would."""
     return max(1, min(EVAL_TOKENS, EVAL_TOKENS * memory.LECTURE_VOCAB // vocab_size))
-
-# a (window, next) cell of the count table: its count, the counts model's copy of it, its weight in the NLL (float32)
-# and whether it occurs
-CELL_BYTES = 8 + 8 + 4 + 1
 
 
 @dataclass

@@ -125,9 +125,10 @@ def check_run(cfg, model, splits, longest, state):
     trains = any(p.requires_grad for p in model.parameters()) and cfg.steps > 0
     if trains:
         check_optimizer(cfg)
+    # said, not refused: the models' own batch sizes must run on a small file too, and a minibatch drawn with
+    # replacement is a fair one however large
     examples = splits["train"].size(model)
-    if trains and cfg.batch_size is not None and cfg.batch_size > examples:  # said, not refused: the models'
-        # own batch sizes must run on a small file too, and a minibatch drawn with replacement is still a fair one
+    if trains and cfg.batch_size is not None and cfg.batch_size > examples:
         log.warning("batch_size=%d is more than the %d %s of the train split: a minibatch draws some more than once; "
                     "batch_size=null trains on each once a step, exactly", cfg.batch_size, examples,
                     "predictions" if model.windowed else "words")
