@@ -22,6 +22,12 @@ EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exa
 CELL_BYTES = 8 + 8 + 4 + 1
 
 
+def eval_tokens(vocab_size):
+    """Predictions evaluated at once: EVAL_TOKENS, or fewer where the vocabulary is larger than the lecture's, so that
+    their logits (V of them a prediction) take no more memory than the lecture's would."""
+    return max(1, min(EVAL_TOKENS, EVAL_TOKENS * memory.LECTURE_VOCAB // vocab_size))
+
+
 @dataclass
 class Examples:
     """Inputs X (B, T) and the target of every prediction Y (B, T - pad), -1 where there is none."""
@@ -163,16 +169,17 @@ class Split:
 
     def nll(self, model):
         """The exact average NLL of the split, in pieces of bounded size."""
+        tokens = eval_tokens(self.vocab_size)
         if model.windowed:  # in one piece where the batch's statistics are the model's (BatchNorm in training)
             whole = model.training and batch_statistics(model)
             table = self.counted(model.context, model.device)
-            first, *rest = table.parts(len(table.X) if whole else max(1, EVAL_TOKENS // 8))
+            first, *rest = table.parts(len(table.X) if whole else max(1, tokens // 8))
             return sum((part.nll(model) for part in rest), first.nll(model))
         order = np.argsort(self.lengths, kind="stable")  # similar lengths together: little padding
         total, at = 0.0, 0
         while at < len(order):
-            n = max(1, EVAL_TOKENS // (int(self.lengths[order[at]]) + 1))
-            n = max(1, EVAL_TOKENS // (int(self.lengths[order[min(at + n, len(order)) - 1]]) + 1))
+            n = max(1, tokens // (int(self.lengths[order[at]]) + 1))
+            n = max(1, tokens // (int(self.lengths[order[min(at + n, len(order)) - 1]]) + 1))
             total += self.words(order[at : at + n], model.pad).to(model.device).nll_sum(model)
             at += n
         return total / self.total

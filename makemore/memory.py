@@ -16,6 +16,10 @@ from makemore import MakemoreError
 # optimizer's temporaries as large as its moments, and what the allocator keeps of the step before (together,
 # nearly one more copy), with a copy to spare for the activations, which are checked on their own.
 COPIES = 6
+# What a tensor saved for the backward pass costs beyond its data: its allocation, its tensor and storage objects, the
+# autograd node that holds it. A recurrence saves a few tiny ones a character: at one word a step, most of its memory.
+TENSOR_BYTES = 4 << 10
+PROBE = 8  # predictions a forward pass is measured on, and scaled from
 SMALL = 1 << 26  # bytes below which an estimate is not checked: reading /proc/meminfo costs more than it can save
 LECTURE_VOCAB = 27  # a vocabulary that no machine finds large: '.' and the 26 letters
 
@@ -199,17 +203,34 @@ def fewer_characters(vocab_size):
 def activations(model, T, grad):
     """Bytes one sequence of T tokens (pad included) costs in a forward pass. In training: what autograd saves
     for the backward pass, and as much again for the gradients made from it; without gradients: a few of the
-    largest outputs of the model's modules at once. Measured on at most 8 predictions and scaled, as every
-    model's cost grows with the number of predictions. (Hooks, not a dispatch mode, which imports torch._dynamo
-    into every command.)"""
+    largest outputs of the model's modules at once."""
+    saved, largest = _probe(model, T, grad)
+    return _scaled(2 * sum(saved.values()) if grad else 3 * largest, model, T)
+
+
+def saved_tensors(model, T):
+    """Bytes a training step on sequences of T tokens spends on the tensors it saves beyond their data, however many
+    sequences it takes at once (they share each tensor)."""
+    saved, _ = _probe(model, T, grad=True)
+    return _scaled(TENSOR_BYTES * len(saved), model, T)
+
+
+def _scaled(nbytes, model, T):
+    """What a probe's `nbytes` come to at T tokens: every model's cost grows with the number of predictions."""
     n = T - model.pad
-    probe = min(n, 8)
+    return nbytes * n // min(n, PROBE)
+
+
+def _probe(model, T, grad):
+    """A forward pass of one sequence of at most PROBE predictions: the distinct tensors it saves for the backward
+    pass ({address: bytes}; one may be saved by several operations), and the bytes of the largest output of its
+    modules. (Hooks, not a dispatch mode, which imports torch._dynamo into every command.)"""
     weights = {p.data_ptr() for p in model.parameters()}
-    saved = largest = 0
+    saved, largest = {}, 0
 
     def pack(tensor):
-        nonlocal saved
-        saved += 0 if tensor.data_ptr() in weights else _nbytes([tensor])
+        if tensor.data_ptr() not in weights:
+            saved[tensor.data_ptr()] = max(saved.get(tensor.data_ptr(), 0), _nbytes([tensor]))
         return tensor
 
     def output(module, args, out):
@@ -221,9 +242,9 @@ def activations(model, T, grad):
     model.eval()  # a probe of one example: BatchNorm's statistics over a batch of one are not to be had
     try:
         with torch.set_grad_enabled(grad), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-            model(torch.zeros((1, model.pad + probe), dtype=torch.int64, device=model.device))
+            model(torch.zeros((1, model.pad + min(T - model.pad, PROBE)), dtype=torch.int64, device=model.device))
     finally:
         model.train(training)
         for hook in hooks:
             hook.remove()
-    return (2 * saved if grad else 3 * largest) * n // probe
+    return saved, largest

@@ -18,7 +18,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from makemore import MakemoreError, board, checkpoint, diagnostics, figures, inference, memory, runs
-from makemore.batches import EVAL_TOKENS, Split
+from makemore.batches import Split, eval_tokens
 from makemore.config import check_optimizer, flat, sweeping, validate
 from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.files import replace
@@ -120,9 +120,10 @@ def check_run(cfg, model, splits, longest, state):
     trains = any(p.requires_grad for p in model.parameters()) and cfg.steps > 0
     if trains:
         check_optimizer(cfg)
+    # said, not refused: the models' own batch sizes must run on a small file too, and a minibatch drawn with
+    # replacement is a fair one however large
     examples = splits["train"].size(model)
-    if trains and cfg.batch_size is not None and cfg.batch_size > examples:  # said, not refused: the models'
-        # own batch sizes must run on a small file too, and a minibatch drawn with replacement is still a fair one
+    if trains and cfg.batch_size is not None and cfg.batch_size > examples:
         log.warning("batch_size=%d is more than the %d %s of the train split: a minibatch draws some more than once; "
                     "batch_size=null trains on each once a step, exactly", cfg.batch_size, examples,
                     "predictions" if model.windowed else "words")
@@ -145,13 +146,15 @@ def check_run(cfg, model, splits, longest, state):
 def _pass_memory(cfg, model, splits, trains):
     """(bytes, what, advice) of an evaluation and of a training step: per example, the int64 arrays its ids are
     made in, what the model's forward pass makes (in training, what it keeps for the backward pass) and the
-    loss's float rows of V; times the examples at once. Full batch, a windowed model steps on the distinct
-    windows, a sequence model on every word; evaluation takes them EVAL_TOKENS at a time (Split.nll)."""
+    loss's float rows of V; times the examples at once (in training, with the bookkeeping of the tensors the
+    step saves, which the examples share). Full batch, a windowed model steps on the distinct
+    windows, a sequence model on every word; evaluation takes them eval_tokens(V) at a time (Split.nll)."""
     train, V = splits["train"], model.vocab_size
     T = model.context if model.windowed else int(train.lengths.max()) + 1  # an example's tokens
     ids, rows = 6 * 8 * T, (T - model.pad) * V
     most = max(s.total if model.windowed else len(s.lengths) for s in splits.values())
-    at_once = min(most, EVAL_TOKENS // 8 if model.windowed else max(1, EVAL_TOKENS // T))
+    tokens = eval_tokens(V)
+    at_once = min(most, max(1, tokens // 8) if model.windowed else max(1, tokens // T))
     forward, loss = memory.activations(model, T, grad=False), 3 * 4 * rows
     yield at_once * (forward + loss + ids), f"evaluations of {at_once:,} examples at a time", \
         _largest(cfg, model, forward, loss, ids)  # a fixed number at once: only what each costs can change
@@ -165,7 +168,8 @@ def _pass_memory(cfg, model, splits, trains):
         n = len(train.counted(model.context, model.device).X) if model.windowed else len(train.lengths)
         what = f"full-batch steps over {n:,} " + ("distinct windows" if model.windowed else "words")
         advice = "set batch_size, for minibatches"
-    yield n * per_example, what, advice if memory.fits(per_example) else _largest(cfg, model, forward, loss, ids)
+    yield n * per_example + memory.saved_tensors(model, T), what, \
+        advice if memory.fits(per_example) else _largest(cfg, model, forward, loss, ids)
 
 
 def _largest(cfg, model, forward, loss, ids):

@@ -3,8 +3,10 @@ is spent, naming the key to change; a checkpoint is checked before it is used.""
 
 import math
 import os
+import random
 import shlex
 import signal
+import string
 import subprocess
 import sys
 
@@ -91,10 +93,17 @@ def test_an_allocation_that_cannot_fit_is_refused_before_it_is_made_naming_the_k
     assert what in message and message.endswith(advice) and " need " in message, message
 
 
-@pytest.mark.parametrize("model", ["counts", "neural", "mlp", "transformer"])
+@pytest.mark.parametrize("model", ["counts", "neural", "mlp"])
 def test_a_vocabulary_too_large_to_hold_is_blamed_on_the_data_not_the_context(tmp_path, wide, model):
     message = refused(tmp_path, wide, f"model={model}", "steps=1")
     assert message.endswith("the data has 300,000 distinct characters (data.path)"), message
+
+
+def test_a_sequence_model_on_a_large_vocabulary_is_told_the_batch_that_fits(tmp_path, wide):
+    """Its evaluation takes as few predictions at once as the vocabulary needs: only a minibatch can be too large
+    (evaluation was refused first, blaming the data alone)."""
+    message = refused(tmp_path, wide, "model=transformer", "steps=1", "batch_size=1000000")
+    assert "minibatches of 1,000,000 examples" in message and message.endswith("use a smaller batch_size"), message
 
 
 # --- values that run ------------------------------------------------------------------------------------
@@ -169,6 +178,46 @@ def test_a_model_past_ulimit_v_is_refused_in_one_line_not_in_the_allocator(tmp_p
     proc = under_ulimit(room, "train.py", f"hydra.run.dir={tmp_path / 'run'}", f"data.path={names50}",
                         "model=transformer", "model.n_embd=2048", "steps=2")
     assert_clear_error(proc, "Transformer model's", "GiB of memory is available", "use a smaller model.n_embd")
+
+
+@pytest.mark.slow
+def test_a_sequence_model_evaluates_a_large_vocabulary_in_chunks_of_its_size(tmp_path, room):
+    """3,000 characters: evaluation took 65,536 predictions at once whatever the vocabulary, whose logits (2.4 GB at
+    once here) were refused past 2 GiB for every sequence model."""
+    chars = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+    words = ("".join(random.Random(i).choices(chars, k=10)) for i in range(6000))
+    (tmp_path / "wide.txt").write_text("".join(f"{w}\n" for w in words), encoding="utf-8")
+    proc = under_ulimit(room, "train.py", f"hydra.run.dir={tmp_path / 'run'}", f"data.path={tmp_path / 'wide.txt'}",
+                        "model=transformer", "model.n_embd=8", "model.n_head=2", "model.n_layer=1", "batch_size=16",
+                        "steps=1", "sample.count=0", "figures=false")
+    assert proc.returncode == 0, proc.stderr
+    assert math.isfinite(metrics(tmp_path / "run")["val_nll"])
+
+
+STEP_PEAK = """
+import resource, sys, torch
+sys.path.insert(0, "tests")
+from helpers import compose_config
+from makemore import training
+cfg = compose_config("data.path={path}", "model=rnn", "batch_size=null", "data.val_fraction=0", "data.test_fraction=0")
+words, splits = training.load_data(cfg)
+cfg.context = int(words.lengths.max()) + 1
+model = training.build(cfg, len(words.vocab), torch.device("cpu"))
+*_, (need, _, _) = training._pass_memory(cfg, model, splits, trains=True)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+training.Trainer(model, cfg).step(model, splits["train"].nll(model))
+print(need, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+@pytest.mark.slow
+def test_the_memory_a_recurrences_step_on_one_long_word_takes_is_at_most_its_estimate(tmp_path):
+    """A one-line file: each character saves a few tiny tensors, whose bookkeeping is most of a step's memory (the
+    estimate was a third of it), and x[:, t]'s gradients were each made as large as the word."""
+    path = tmp_path / "line.txt"
+    path.write_text("".join(random.Random(0).choices(string.ascii_lowercase, k=20_000)) + "\n")
+    need, took = map(int, cli("-c", STEP_PEAK.format(path=path)).stdout.split())  # a process of its own: its peak
+    assert took <= need
 
 
 @pytest.mark.parametrize("files, limit", [

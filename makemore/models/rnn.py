@@ -72,8 +72,8 @@ class RNN(LanguageModel):
         x = self.wte(idx)  # every step's input at once; only the recurrence itself is sequential
         h = self.start.expand(len(idx), -1)
         hs = []
-        for t in range(idx.shape[1]):
-            h = self.cell(x[:, t], h)
+        for xt in x.unbind(1):  # one view a step, whose gradients are stacked once (x[:, t]'s were each made whole)
+            h = self.cell(xt, h)
             hs.append(h)
         return self.lm_head(torch.stack(hs, 1))
 
