@@ -69,10 +69,20 @@ def setup(tmp):
     (tmp / "data").mkdir()
     (tmp / "data" / "names.txt").symlink_to(NAMES)
     names = NAMES.read_text().splitlines()
-    files = {"words.txt": "\n".join(names[:50]) + "\n", "empty.txt": "", "blank.txt": "\n  \n\t\n",
-             "latin1.txt": b"emma\n\xff\xfeolivia\n", "dots.txt": "a.b\n", "crlf.txt": b"emma\r\n  ava \r\nemma\r\n",
-             "bom.txt": "\ufeffemma\nava\n", "few.txt": "ab\ncd\n", "file": "x", "notes/notes.txt": "mine\n",
-             "many.txt": NAMES.read_text() * 300, "garbage.pt": b"not a checkpoint at all"}
+    files = {
+        "words.txt": "\n".join(names[:50]) + "\n",
+        "empty.txt": "",
+        "blank.txt": "\n  \n\t\n",
+        "latin1.txt": b"emma\n\xff\xfeolivia\n",
+        "dots.txt": "a.b\n",
+        "crlf.txt": b"emma\r\n  ava \r\nemma\r\n",
+        "bom.txt": "\ufeffemma\nava\n",
+        "few.txt": "ab\ncd\n",
+        "file": "x",
+        "notes/notes.txt": "mine\n",
+        "many.txt": NAMES.read_text() * 300,
+        "garbage.pt": b"not a checkpoint at all",
+    }
     for name, content in files.items():
         (tmp / name).parent.mkdir(exist_ok=True)
         getattr(tmp / name, "write_bytes" if isinstance(content, bytes) else "write_text")(content)
@@ -92,7 +102,9 @@ def setup(tmp):
 
 def start(command, tmp):
     """Start a command as typed in the folder (`python` is this interpreter, `train.py` this project's)."""
-    args = [{"python": sys.executable, "train.py": str(ROOT / "train.py")}.get(a, a) for a in shlex.split(command)]
+    args = [
+        {"python": sys.executable, "train.py": str(ROOT / "train.py")}.get(a, a) for a in shlex.split(command)
+    ]
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | {"PYTHONPATH": str(ROOT)}
     return subprocess.Popen(args, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -108,10 +120,12 @@ def wait_for(pattern, tmp, has="", count=1):
 
 def signalled(signum, pattern, has="", count=1):
     """Send the signal once the files appear (and hold `has`): a moment of the run."""
+
     def act(proc, command, tmp):
         wait_for(pattern, tmp, has, count)
         time.sleep(0.5 if pattern.endswith(".pt") else 0)  # a checkpoint: let it train on a little
         proc.send_signal(signum)
+
     return act
 
 
@@ -140,8 +154,11 @@ CASES = [  # (what you did, the command as typed, None or act(proc, command, tmp
     ("", "python train.py context=0", None),
     ("", "python train.py sample.count=-1", None),
     ("", "python train.py seed=18446744073709551616", None),
-    ("fractions that leave no word to train on", "python train.py data.val_fraction=0.6 data.test_fraction=0.5",
-     None),
+    (
+        "fractions that leave no word to train on",
+        "python train.py data.val_fraction=0.6 data.test_fraction=0.5",
+        None,
+    ),
     ("heads that do not divide the embedding", "python train.py model=transformer model.n_head=3", None),
     ("a string where a number belongs", "python train.py steps=abc", None),
     ("a model that does not exist", "python train.py model=lstm", None),
@@ -154,47 +171,95 @@ CASES = [  # (what you did, the command as typed, None or act(proc, command, tmp
     ("only blank lines", "python train.py data.path=blank.txt", None),
     ("bytes that are not UTF-8", "python train.py data.path=latin1.txt", None),
     ("a `.` in the data (the start/end token)", "python train.py data.path=dots.txt", None),
-    ("Windows line endings, surrounding whitespace (the run goes on)", "python train.py data.path=crlf.txt "
-     "data.val_fraction=0 data.test_fraction=0", None),
-    ("a byte-order mark (the run goes on)", "python train.py data.path=bom.txt data.val_fraction=0 "
-     "data.test_fraction=0", None),
+    (
+        "Windows line endings, surrounding whitespace (the run goes on)",
+        "python train.py data.path=crlf.txt data.val_fraction=0 data.test_fraction=0",
+        None,
+    ),
+    (
+        "a byte-order mark (the run goes on)",
+        "python train.py data.path=bom.txt data.val_fraction=0 data.test_fraction=0",
+        None,
+    ),
     ("too few words for a split (the run goes on)", "python train.py data.path=few.txt", None),
-    ("a character the model never saw", "python -m makemore.score checkpoint=run/checkpoint.pt \"words=['zoë']\"",
-     None),
+    (
+        "a character the model never saw",
+        "python -m makemore.score checkpoint=run/checkpoint.pt \"words=['zoë']\"",
+        None,
+    ),
     ("a table too large for memory", "python train.py model=neural context=9", None),
     ("a model too large for memory", "python train.py model=transformer model.n_embd=1000000", None),
     ("a device this machine does not have", "python train.py device=cuda", None),
     ("a loss that becomes NaN or infinite", "python train.py model=neural lr=1e6", None),
     ("a loss that diverges without becoming inf", "python train.py model=neural optimizer.momentum=2", None),
-    ("a schedule's key out of range", "python train.py model=neural scheduler=step scheduler.gamma=1e100", None),
+    (
+        "a schedule's key out of range",
+        "python train.py model=neural scheduler=step scheduler.gamma=1e100",
+        None,
+    ),
     ("", "python train.py model=mlp scheduler.pct_start=1.0", None),
-    ("a schedule whose lr would leave the floats", "python train.py model=neural scheduler=step "
-     "scheduler.gamma=1e-200 scheduler.milestones=[1,2]", None),
-    ("a schedule's key that is the run's", "python train.py model=mlp scheduler.total_steps=5 steps=10", None),
+    (
+        "a schedule whose lr would leave the floats",
+        "python train.py model=neural scheduler=step scheduler.gamma=1e-200 scheduler.milestones=[1,2]",
+        None,
+    ),
+    (
+        "a schedule's key that is the run's",
+        "python train.py model=mlp scheduler.total_steps=5 steps=10",
+        None,
+    ),
     ("the optimizer's lr, given as Hydra advises", "python train.py model=neural +optimizer.lr=3", None),
     ("a key that does not apply to the model (the run goes on)", f"python train.py lr=10 {FAST}", None),
-    ("a batch larger than the train split (the run goes on)", "python train.py model=neural "
-     f"batch_size=100000 {FAST}", None),
+    (
+        "a batch larger than the train split (the run goes on)",
+        f"python train.py model=neural batch_size=100000 {FAST}",
+        None,
+    ),
     ("nothing to resume", "python train.py resume=''", None),
-    ("a temperature near 0 (the likeliest names)", "python -m makemore.sample checkpoint=run/checkpoint.pt "
-     "temperature=1e-310 count=2", None),
-    ("Ctrl-C during training", f"python train.py hydra.run.dir=stopped model=neural {' '.join(WAITING)} {FAST}",
-     signalled(signal.SIGINT, "stopped/checkpoint.pt")),
-    ("SIGTERM during training", f"python train.py hydra.run.dir=ended {' '.join(WAITING)} {FAST}",
-     signalled(signal.SIGTERM, "ended/checkpoint.pt")),
-    ("Ctrl-C while the outputs are written", "python train.py hydra.run.dir=writing data.path=words.txt "
-     "sample.count=100000", signalled(signal.SIGINT, "writing/train.log", "train loss")),
-    ("Ctrl-C while the command reads the data", "python train.py hydra.run.dir=reading data.path=many.txt",
-     signalled(signal.SIGINT, "reading/train.log")),
-    ("SIGTERM to a sweep on the joblib launcher", "python train.py -m hydra/launcher=joblib hydra.launcher.n_jobs=2 "
-     f"hydra.sweep.dir=jobs seed=1,2 {' '.join(WAITING)} {FAST}", signalled(signal.SIGTERM, "jobs/*/checkpoint.pt",
-                                                                         count=2)),
-    ("a run into a folder that holds a run", "python train.py hydra.run.dir=run data.path=words.txt smoothing=5",
-     None),
+    (
+        "a temperature near 0 (the likeliest names)",
+        "python -m makemore.sample checkpoint=run/checkpoint.pt temperature=1e-310 count=2",
+        None,
+    ),
+    (
+        "Ctrl-C during training",
+        f"python train.py hydra.run.dir=stopped model=neural {' '.join(WAITING)} {FAST}",
+        signalled(signal.SIGINT, "stopped/checkpoint.pt"),
+    ),
+    (
+        "SIGTERM during training",
+        f"python train.py hydra.run.dir=ended {' '.join(WAITING)} {FAST}",
+        signalled(signal.SIGTERM, "ended/checkpoint.pt"),
+    ),
+    (
+        "Ctrl-C while the outputs are written",
+        "python train.py hydra.run.dir=writing data.path=words.txt sample.count=100000",
+        signalled(signal.SIGINT, "writing/train.log", "train loss"),
+    ),
+    (
+        "Ctrl-C while the command reads the data",
+        "python train.py hydra.run.dir=reading data.path=many.txt",
+        signalled(signal.SIGINT, "reading/train.log"),
+    ),
+    (
+        "SIGTERM to a sweep on the joblib launcher",
+        "python train.py -m hydra/launcher=joblib hydra.launcher.n_jobs=2 "
+        f"hydra.sweep.dir=jobs seed=1,2 {' '.join(WAITING)} {FAST}",
+        signalled(signal.SIGTERM, "jobs/*/checkpoint.pt", count=2),
+    ),
+    (
+        "a run into a folder that holds a run",
+        "python train.py hydra.run.dir=run data.path=words.txt smoothing=5",
+        None,
+    ),
     ("a run into a folder that holds other files", "python train.py hydra.run.dir=notes", None),
     ("two resumes of one run at once", f"python train.py {' '.join(WAITING)} {FAST} resume=busy", while_busy),
     ("a resume with another config", "python train.py data.path=words.txt smoothing=3 resume=run", None),
-    ("a resume of a copy of a checkpoint (a new folder)", f"python train.py {FAST} steps=120 resume=backup.pt", None),
+    (
+        "a resume of a copy of a checkpoint (a new folder)",
+        f"python train.py {FAST} steps=120 resume=backup.pt",
+        None,
+    ),
     ("a run folder that is a file", "python train.py hydra.run.dir=file", None),
     ("a run folder under a file", "python train.py hydra.run.dir=file/run", None),
     ("a run folder under /proc", "python train.py hydra.run.dir=/proc/makemore", None),
@@ -207,12 +272,23 @@ CASES = [  # (what you did, the command as typed, None or act(proc, command, tmp
     ("a file that is not a checkpoint", "python -m makemore.sample checkpoint=garbage.pt", None),
     ("a checkpoint, but not makemore's", "python -m makemore.sample checkpoint=other.pt", None),
     ("one job of a sweep fails", f"python train.py -m hydra.sweep.dir=sweep {FAST} smoothing=1,-1", None),
-    ("the same sweep again, into its folder", f"python train.py -m hydra.sweep.dir=sweep {FAST} smoothing=1,-1",
-     None),
-    ("a trial of an Optuna search fails (the study goes on)", "python train.py hparams_search=neural_optuna "
-     f"'lr=choice(1000000,10)' hydra.sweeper.n_trials=4 hydra.sweep.dir=study {FAST} steps=20", None),
-    ("every trial of an Optuna search fails", "python train.py hparams_search=counts_optuna "
-     "hydra.sweeper.n_trials=2 hydra.sweep.dir=study2 data.path=missing.txt", None),
+    (
+        "the same sweep again, into its folder",
+        f"python train.py -m hydra.sweep.dir=sweep {FAST} smoothing=1,-1",
+        None,
+    ),
+    (
+        "a trial of an Optuna search fails (the study goes on)",
+        "python train.py hparams_search=neural_optuna "
+        f"'lr=choice(1000000,10)' hydra.sweeper.n_trials=4 hydra.sweep.dir=study {FAST} steps=20",
+        None,
+    ),
+    (
+        "every trial of an Optuna search fails",
+        "python train.py hparams_search=counts_optuna "
+        "hydra.sweeper.n_trials=2 hydra.sweep.dir=study2 data.path=missing.txt",
+        None,
+    ),
 ]
 
 
@@ -222,9 +298,14 @@ def shown(code, stdout, stderr, tmp):
     stdout, stderr = (re.sub(r"\x1b\[[0-9;]*m", "", text) for text in (stdout, stderr))  # no terminal colours
     lines = [line for line in stderr.splitlines() if not re.match(r"\[[IW] \d{4}-", line)]
     if code == 0:
-        lines += [re.sub(r"^\[[^]]*\]", "", line) for line in stdout.splitlines()
-                  if "[WARNING] - " in line or "Failed experiment" in line] or stdout.splitlines()[-1:]
-    lines = [line.replace(str(tmp) + "/", "").replace(str(tmp), ".") for line in lines or ["nothing on stderr"]]
+        lines += [
+            re.sub(r"^\[[^]]*\]", "", line)
+            for line in stdout.splitlines()
+            if "[WARNING] - " in line or "Failed experiment" in line
+        ] or stdout.splitlines()[-1:]
+    lines = [
+        line.replace(str(tmp) + "/", "").replace(str(tmp), ".") for line in lines or ["nothing on stderr"]
+    ]
     text = "<br>".join(f"`` {line} ``" if "`" in line else f"`{line}`" for line in lines)
     return text.replace(LONG, "x" * 20 + "...").replace("|", "\\|")
 
@@ -234,8 +315,12 @@ def case(command, act, tmp):
     disk = re.search(r"hydra.run.dir=(ro|full)/", command)
     if disk and not os.path.ismount(tmp / disk[1]):
         return "", "not run here: mounting a tmpfs needs root"
-    if "optuna" in command and subprocess.run([sys.executable, "-c", "import hydra_plugins.hydra_optuna_sweeper"],
-                                              capture_output=True).returncode:
+    if (
+        "optuna" in command
+        and subprocess.run(
+            [sys.executable, "-c", "import hydra_plugins.hydra_optuna_sweeper"], capture_output=True
+        ).returncode
+    ):
         return "", "not run here: the optuna extra is not installed"
     proc = start(command, tmp)
     try:
@@ -257,13 +342,17 @@ def main():
             for what, command, act in CASES:
                 code, text = case(command, act, tmp)
                 print(f"{code:>3} {command[:60]}: {text[:120]}", flush=True)
-                rows.append(f"| {what} | `{command.replace(LONG, 'x' * 20 + '...(300 x)')}` | {code} | {text} |")
+                rows.append(
+                    f"| {what} | `{command.replace(LONG, 'x' * 20 + '...(300 x)')}` | {code} | {text} |"
+                )
         finally:
             for name in ("ro", "full"):
                 if os.path.ismount(tmp / name):
                     subprocess.run(["umount", str(tmp / name)], check=True)
-    DOC.write_text(f"{INTRO}\nRun on {datetime.date.today()}.\n\n| what you did | command | exit | what you see |\n"
-                   "|---|---|---|---|\n" + "\n".join(rows) + "\n\n" + OUTRO)
+    DOC.write_text(
+        f"{INTRO}\nRun on {datetime.date.today()}.\n\n| what you did | command | exit | what you see |\n"
+        "|---|---|---|---|\n" + "\n".join(rows) + "\n\n" + OUTRO
+    )
 
 
 if __name__ == "__main__":

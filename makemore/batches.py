@@ -86,9 +86,14 @@ class Counted:
     def parts(self, windows):
         """The table in pieces of at most `windows` windows, whose NLLs add up to the whole's (made once)."""
         if windows not in self._parts:
-            self._parts[windows] = [self] if len(self.X) <= windows else [
-                Counted(self.X[i : i + windows], self.N[i : i + windows], self.total)
-                for i in range(0, len(self.X), windows)]
+            self._parts[windows] = (
+                [self]
+                if len(self.X) <= windows
+                else [
+                    Counted(self.X[i : i + windows], self.N[i : i + windows], self.total)
+                    for i in range(0, len(self.X), windows)
+                ]
+            )
         return self._parts[windows]
 
 
@@ -134,8 +139,11 @@ class Split:
         """Examples of single predictions: the `context` tokens before prediction number `index` of the
         split (in order: each word's characters, then its end), and the token predicted."""
         # a handful of int64 arrays of len(index) x context at once
-        memory.require(6 * 8 * len(index) * context, f"windows of {context:,} tokens for {len(index):,} predictions",
-                       "use a shorter context")
+        memory.require(
+            6 * 8 * len(index) * context,
+            f"windows of {context:,} tokens for {len(index):,} predictions",
+            "use a shorter context",
+        )
         ends = self.ends
         word = np.searchsorted(ends, index, side="right")
         pos = index - (ends[word] - (self.lengths[word] + 1))  # position in its word: 0 .. length
@@ -143,7 +151,9 @@ class Split:
         starts = self.starts[word][:, None]
         inside = offsets >= 0
         X = np.where(inside, self.ids[np.where(inside, starts + offsets, 0)], 0)
-        y = np.where(pos < self.lengths[word], self.ids[np.minimum(self.starts[word] + pos, len(self.ids) - 1)], 0)
+        y = np.where(
+            pos < self.lengths[word], self.ids[np.minimum(self.starts[word] + pos, len(self.ids) - 1)], 0
+        )
         return Examples(torch.from_numpy(X.astype(np.int64)), torch.from_numpy(y.astype(np.int64))[:, None])
 
     def holds(self, words):
@@ -170,7 +180,9 @@ class Split:
     def nll(self, model):
         """The exact average NLL of the split, in pieces of bounded size."""
         tokens = eval_tokens(self.vocab_size)
-        if model.windowed:  # in one piece where the batch's statistics are the model's (BatchNorm in training)
+        if (
+            model.windowed
+        ):  # in one piece where the batch's statistics are the model's (BatchNorm in training)
             whole = model.training and batch_statistics(model)
             table = self.counted(model.context, model.device)
             first, *rest = table.parts(len(table.X) if whole else max(1, tokens // 8))
@@ -194,16 +206,22 @@ class Split:
     def _count(self, context):
         V = self.vocab_size
         # the distinct (window, next) rows, at worst every prediction's, a few times over while they are gathered
-        memory.require(4 * 8 * self.total * (context + 1), f"the windows of {context:,} tokens of "
-                       f"{self.total:,} predictions", "use a shorter context")
+        memory.require(
+            4 * 8 * self.total * (context + 1),
+            f"the windows of {context:,} tokens of {self.total:,} predictions",
+            "use a shorter context",
+        )
         if V ** (context + 1) < 2**63:  # each (window, next) pair is one int64: count those, in chunks
             keys, n = _tally(self._pair_keys(context), V ** (context + 1))
             rows = _rows(keys, V, context + 1)
         else:
             rows, n = distinct_rows(self._pair_chunks(context), V, context + 1)
         X, which = np.unique(rows[:, :context], axis=0, return_inverse=True)
-        memory.require(CELL_BYTES * len(X) * V, f"the counts of {len(X):,} distinct windows x {V:,} tokens",
-                       self._too_many_windows(context))
+        memory.require(
+            CELL_BYTES * len(X) * V,
+            f"the counts of {len(X):,} distinct windows x {V:,} tokens",
+            self._too_many_windows(context),
+        )
         N = np.zeros((len(X), V), dtype=np.int64)
         np.add.at(N, (which.reshape(-1), rows[:, context]), n)
         return Counted(torch.from_numpy(X.astype(np.int64)), torch.from_numpy(N), self.total)
@@ -233,8 +251,13 @@ class Split:
             ids = self.ids[starts[lo] : starts[hi]].astype(np.int64)
             lengths = self.lengths[lo:hi]
             ends = np.cumsum(lengths)
-            pos = np.arange(len(ids)) - np.repeat(ends - lengths, lengths)  # each character's place in its word
-            chars, end = ids.copy(), np.zeros(len(lengths), dtype=np.int64)  # keys, built from the next token up
+            pos = np.arange(len(ids)) - np.repeat(
+                ends - lengths, lengths
+            )  # each character's place in its word
+            chars, end = (
+                ids.copy(),
+                np.zeros(len(lengths), dtype=np.int64),
+            )  # keys, built from the next token up
             for d in range(1, context + 1):
                 before = np.zeros_like(ids)
                 before[d:] = ids[:-d]
@@ -248,6 +271,7 @@ class Split:
         for at in range(0, self.total, chunk):
             ex = self.windows(np.arange(at, min(at + chunk, self.total)), context)
             yield np.concatenate([ex.X.numpy(), ex.Y.numpy()], 1)
+
 
 def distinct_rows(chunks, V, width):
     """The distinct rows (of `width` tokens) of all chunks, and how often each occurs: exact for any width."""
@@ -275,7 +299,9 @@ def _tally(chunks, size):
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     keys, which = np.unique(np.concatenate([k for k, _ in parts]), return_inverse=True)
-    return keys, np.bincount(which.reshape(-1), weights=np.concatenate([n for _, n in parts])).astype(np.int64)
+    return keys, np.bincount(which.reshape(-1), weights=np.concatenate([n for _, n in parts])).astype(
+        np.int64
+    )
 
 
 def _keys(rows, V):

@@ -29,10 +29,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from makemore import checkpoint
 from makemore.batches import Split
 from makemore.data import read_words, split
-from makemore.models import MODELS, Counts, CountsConfig
 from makemore.inference import sample_batched, sample_one_by_one
+from makemore.models import MODELS, Counts, CountsConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ROOT / "data" / "names.txt"
@@ -71,8 +72,18 @@ def table(rows, header):
 
 
 def machine():
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?") \
-        if os.path.exists("/proc/cpuinfo") else platform.processor()
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in open("/proc/cpuinfo")
+                if line.startswith("model name")
+            ),
+            "?",
+        )
+        if os.path.exists("/proc/cpuinfo")
+        else platform.processor()
+    )
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, torch {torch.__version__}"
 
 
@@ -90,16 +101,21 @@ def publish(section, command, blocks):
     if start not in text:
         text += f"\n## {section}\n\n{start}\n{end}\n"
     before, rest = text.split(start, 1)
-    DOC.write_text(before + "\n\n".join([start + "\n" + head, *measured]) + "\n" + end + rest.split(end, 1)[1])
+    DOC.write_text(
+        before + "\n\n".join([start + "\n" + head, *measured]) + "\n" + end + rest.split(end, 1)[1]
+    )
 
 
 def names_split(part=0):
     words = read_words(NAMES)
     labels = split(len(words), 0.1, 0.1, 42)
-    return Split(words.ids[np.repeat(labels == part, words.lengths)], words.lengths[labels == part], len(words.vocab))
+    return Split(
+        words.ids[np.repeat(labels == part, words.lengths)], words.lengths[labels == part], len(words.vocab)
+    )
 
 
 # --- the lecture's ways --------------------------------------------------------------------------------------
+
 
 def lecture_counts(path):
     """The lecture's loop: one tensor update per bigram."""
@@ -128,6 +144,7 @@ def lecture_step(xs, ys, W):
 
 # --- a step, bare and inside a real run ----------------------------------------------------------------------
 
+
 def bare_step(overrides, repeat=200):
     """Seconds of one training step alone, as the run does it (batch, loss, backward, optimizer, schedule), with
     the config that `python train.py <overrides>` composes, on the training names."""
@@ -137,7 +154,9 @@ def bare_step(overrides, repeat=200):
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=[*overrides, "steps=100000000"])
-    torch.set_num_threads(cfg.threads)  # as the run does (1): more threads would make the bare step look faster
+    torch.set_num_threads(
+        cfg.threads
+    )  # as the run does (1): more threads would make the bare step look faster
     train = names_split()
     if cfg.context is None:
         cfg.context = int(read_words(NAMES).lengths.max()) + 1
@@ -157,7 +176,9 @@ def in_run_step(overrides, steps):
     whole runs of steps + 1 and of 1 step, over `steps` (evaluations, checkpoints and logging included). A whole
     command varies by some 0.2 s from one run to the next here: five of each. `overrides`: a tuple (measured once
     a process)."""
-    t = walls({n: [*TRAIN, "hydra.run.dir={tmp}", *overrides, f"steps={n}"] for n in (1, steps + 1)}, repeat=5)
+    t = walls(
+        {n: [*TRAIN, "hydra.run.dir={tmp}", *overrides, f"steps={n}"] for n in (1, steps + 1)}, repeat=5
+    )
     return (t[steps + 1] - t[1]) / steps
 
 
@@ -168,11 +189,19 @@ STEPS = {  # (what, overrides, steps for the in-run difference, repeats of the b
     # diagnostics=true at the default eval_interval: the goal is at most 1.5x the step without them
     "mlp-diagnostics": ("mlp, full batch, diagnostics=true", ["model=mlp", "diagnostics=true"], 200, 30),
     "mlp-batchnorm": ("mlp with BatchNorm, full batch", ["model=mlp", "model.batchnorm=true"], 200, 30),
-    "mlp-batchnorm-diagnostics": ("mlp with BatchNorm, full batch, diagnostics=true",
-                                  ["model=mlp", "model.batchnorm=true", "diagnostics=true"], 200, 30),
+    "mlp-batchnorm-diagnostics": (
+        "mlp with BatchNorm, full batch, diagnostics=true",
+        ["model=mlp", "model.batchnorm=true", "diagnostics=true"],
+        200,
+        30,
+    ),
     # an evaluation of the mlp (some 4,000 distinct validation windows) costs three steps of 32: every 100 steps
-    "mlp-mini": ("mlp, minibatches of 32, evaluated every 100 steps", ["model=mlp", "batch_size=32",
-                                                                       "eval_interval=100"], 2000, 300),
+    "mlp-mini": (
+        "mlp, minibatches of 32, evaluated every 100 steps",
+        ["model=mlp", "batch_size=32", "eval_interval=100"],
+        2000,
+        300,
+    ),
     # the sequence models' default runs (their evaluations, every 250 steps, included); the transformer's first 250
     "rnn": ("rnn, 128 words", ["model=rnn"], 1000, 30),
     "gru": ("gru, 128 words", ["model=gru"], 1000, 30),
@@ -194,8 +223,13 @@ def sweep_overhead(jobs=20, steps=100):
     """What each job of a basic-launcher sweep costs beyond its own training steps."""
     seeds = ",".join(str(s) for s in range(1, jobs + 1))
     common = ["model=neural", f"steps={steps}"]
-    t = walls({"one": [*TRAIN, "hydra.run.dir={tmp}", *common],
-               "sweep": [*TRAIN[:2], "-m", *TRAIN[2:], "hydra.sweep.dir={tmp}", *common, f"seed={seeds}"]}, repeat=2)
+    t = walls(
+        {
+            "one": [*TRAIN, "hydra.run.dir={tmp}", *common],
+            "sweep": [*TRAIN[:2], "-m", *TRAIN[2:], "hydra.sweep.dir={tmp}", *common, f"seed={seeds}"],
+        },
+        repeat=2,
+    )
     per_job = (t["sweep"] - t["one"]) / (jobs - 1)
     step = in_run_step(("model=neural",), 5000)
     return t, per_job, per_job - steps * step
@@ -210,9 +244,14 @@ def hydra_composition(repeat=10):
     times = {}
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "config.yaml").write_text("a: 1\n")
-        for name, folder, overrides in (("ours", ROOT / "conf", ["model=neural", "seed=3"]), ("one key", tmp, ["a=2"])):
+        for name, folder, overrides in (
+            ("ours", ROOT / "conf", ["model=neural", "seed=3"]),
+            ("one key", tmp, ["a=2"]),
+        ):
             with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
-                times[name] = timed(lambda: compose("config", overrides=overrides, return_hydra_config=True), repeat)
+                times[name] = timed(
+                    lambda: compose("config", overrides=overrides, return_hydra_config=True), repeat
+                )
     return times
 
 
@@ -220,45 +259,73 @@ def speed(quick=False):
     torch.set_num_threads(1)
     rows = []
     t_ref, t_ours = timed(lambda: lecture_counts(NAMES), 3), timed(lambda: names_split().counted(1), 5)
-    rows.append(("bigram counts of names.txt (read, encode, count)", "the lecture's Python loop", t_ref, t_ours))
+    rows.append(
+        ("bigram counts of names.txt (read, encode, count)", "the lecture's Python loop", t_ref, t_ours)
+    )
 
     words = read_words(NAMES)
     whole = Split(words.ids, words.lengths, 27)
-    xs, ys = (whole.windows(np.arange(whole.total), 1).X[:, 0], whole.windows(np.arange(whole.total), 1).Y[:, 0])
+    xs, ys = (
+        whole.windows(np.arange(whole.total), 1).X[:, 0],
+        whole.windows(np.arange(whole.total), 1).Y[:, 0],
+    )
     W = torch.randn((27, 27), generator=torch.Generator().manual_seed(1), requires_grad=True)
     t_ref = timed(lambda: lecture_step(xs, ys, W), 10)
     t_bare = bare_step(["model=neural"], 500)
     t_run = in_run_step(("model=neural",), 5000)
-    rows.append(("one full-batch step of the neural bigram, bare", "the lecture's one-hot step", t_ref, t_bare))
-    rows.append(("the same step inside `python train.py model=neural`", "the lecture's one-hot step", t_ref, t_run))
+    rows.append(
+        ("one full-batch step of the neural bigram, bare", "the lecture's one-hot step", t_ref, t_bare)
+    )
+    rows.append(
+        ("the same step inside `python train.py model=neural`", "the lecture's one-hot step", t_ref, t_run)
+    )
 
     counts = Counts(CountsConfig(context=1, smoothing=1.0), 27)
     counts.fit(whole)
     t_ref = timed(lambda: sample_one_by_one(counts, 10_000, 1), 3)
     t_ours = timed(lambda: sample_batched(counts, 10_000, 1), 5)
     rows.append(("sampling 10,000 names", "one at a time", t_ref, t_ours))
-    yield table([(what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster")
-                for what, ref, a, b in rows], ["what", "reference", "reference time", "makemore time", "ratio"])
+    yield table(
+        [
+            (what, ref, f"{a * 1e3:.2f} ms", f"{b * 1e3:.3f} ms", f"{a / b:.0f}x faster")
+            for what, ref, a, b in rows
+        ],
+        ["what", "reference", "reference time", "makemore time", "ratio"],
+    )
 
-    t = walls({"imports": [sys.executable, "-c", "import torch, hydra, tensorboard"],
-               "counts": [sys.executable, "train.py", "hydra.run.dir={tmp}"],
-               "neural": [sys.executable, "train.py", "model=neural", "hydra.run.dir={tmp}"]})
-    yield table([(f"`python train.py{' model=neural' if k == 'neural' else ''}` (100 steps, TensorBoard, "
-                  f"checkpoint, samples, heatmap)", f"{t['imports'] * 1e3:.0f} ms", f"{t[k] * 1e3:.0f} ms",
-                  f"{t[k] / t['imports']:.2f}x") for k in ("counts", "neural")],
-                ["whole command", "`import torch, hydra, tensorboard`", "command", "ratio"])
+    t = walls(
+        {
+            "imports": [sys.executable, "-c", "import torch, hydra, tensorboard"],
+            "counts": [sys.executable, "train.py", "hydra.run.dir={tmp}"],
+            "neural": [sys.executable, "train.py", "model=neural", "hydra.run.dir={tmp}"],
+        }
+    )
+    yield table(
+        [
+            (
+                f"`python train.py{' model=neural' if k == 'neural' else ''}` (100 steps, TensorBoard, "
+                f"checkpoint, samples, heatmap)",
+                f"{t['imports'] * 1e3:.0f} ms",
+                f"{t[k] * 1e3:.0f} ms",
+                f"{t[k] / t['imports']:.2f}x",
+            )
+            for k in ("counts", "neural")
+        ],
+        ["whole command", "`import torch, hydra, tensorboard`", "command", "ratio"],
+    )
 
     yield steps_table(["neural", "neural-mini", "mlp"] if quick else list(STEPS))
     t, per_job, overhead = sweep_overhead()
     compose = hydra_composition()
-    yield (f"A sweep of 20 neural jobs of 100 steps (basic launcher) took {t['sweep']:.1f} s, one such run "
-           f"{t['one']:.1f} s: each job beyond the first {per_job:.3f} s, of which {overhead:.3f} s is not its steps. "
-           f"Hydra composes each job's config twice (its sweeper checks every job first, its launcher composes it "
-           f"again): 2 x {compose['ours']:.3f} s, where a config of one key takes {compose['one key']:.3f} s.")
+    yield (
+        f"A sweep of 20 neural jobs of 100 steps (basic launcher) took {t['sweep']:.1f} s, one such run "
+        f"{t['one']:.1f} s: each job beyond the first {per_job:.3f} s, of which {overhead:.3f} s is not its steps. "
+        f"Hydra composes each job's config twice (its sweeper checks every job first, its launcher composes it "
+        f"again): 2 x {compose['ours']:.3f} s, where a config of one key takes {compose['one key']:.3f} s."
+    )
 
 
 # --- every model's default run -------------------------------------------------------------------------------
-
 
 
 def first_below(folder, target):
@@ -268,8 +335,11 @@ def first_below(folder, target):
     acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
     acc.Reload()
     start = acc.Scalars("train/loss")[0].wall_time
-    return next((e.wall_time - start, e.step) for e in acc.Scalars("val/nll") if e.value <= target) \
-        if any(e.value <= target for e in acc.Scalars("val/nll")) else (None, None)
+    return (
+        next((e.wall_time - start, e.step) for e in acc.Scalars("val/nll") if e.value <= target)
+        if any(e.value <= target for e in acc.Scalars("val/nll"))
+        else (None, None)
+    )
 
 
 def models(names=tuple(MODELS)):
@@ -278,20 +348,43 @@ def models(names=tuple(MODELS)):
         for name in names:
             out = Path(tmp) / name
             start = time.perf_counter()
-            subprocess.run([*TRAIN, f"model={name}", f"hydra.run.dir={out}"], cwd=ROOT, check=True, capture_output=True)
+            subprocess.run(
+                [*TRAIN, f"model={name}", f"hydra.run.dir={out}"], cwd=ROOT, check=True, capture_output=True
+            )
             wall = time.perf_counter() - start
             m = json.loads((out / "metrics.json").read_text())
-            state = torch.load(out / "checkpoint.pt", weights_only=True)
-            params = sum(v.numel() for k, v in state["state_dict"].items() if k not in ("X", "N"))
+            model, _, _ = checkpoint.load(out / "checkpoint.pt")
+            params = sum(p.numel() for p in model.parameters())  # not the buffers: counts, running statistics
             reached = ""
             target = MODELS[name].target
             if target is not None:
                 seconds, step = first_below(out, target)
-                reached = f"{target}: " + (f"{seconds:.1f} s (step {step})" if seconds is not None else "not reached")
-            rows.append((f"`python train.py model={name}`", f"{params:,}", f"{m['train_nll']:.4f}",
-                         f"{m['val_nll']:.4f}", f"{m['test_nll']:.4f}", f"{wall:.1f} s", reached))
-    yield table(rows, ["command", "parameters", "train NLL", "val NLL", "test NLL", "whole run",
-                      "time to the target val NLL"])
+                reached = f"{target}: " + (
+                    f"{seconds:.1f} s (step {step})" if seconds is not None else "not reached"
+                )
+            rows.append(
+                (
+                    f"`python train.py model={name}`",
+                    f"{params:,}",
+                    f"{m['train_nll']:.4f}",
+                    f"{m['val_nll']:.4f}",
+                    f"{m['test_nll']:.4f}",
+                    f"{wall:.1f} s",
+                    reached,
+                )
+            )
+    yield table(
+        rows,
+        [
+            "command",
+            "parameters",
+            "train NLL",
+            "val NLL",
+            "test NLL",
+            "whole run",
+            "time to the target val NLL",
+        ],
+    )
 
 
 def contexts(lengths=(3, 5, 8)):
@@ -303,7 +396,9 @@ def contexts(lengths=(3, 5, 8)):
             row = [str(context)]
             for model in ("counts smoothing=0.1", "mlp"):
                 out = Path(tmp) / f"{context}_{model.split()[0]}"
-                _, mb = run_measured([*TRAIN, *f"model={model}".split(), f"context={context}", f"hydra.run.dir={out}"])
+                _, mb = run_measured(
+                    [*TRAIN, *f"model={model}".split(), f"context={context}", f"hydra.run.dir={out}"]
+                )
                 row += [f"{json.loads((out / 'metrics.json').read_text())['val_nll']:.4f}", f"{mb:.0f} MB"]
             rows.append(row)
     yield table(rows, ["context", "counts val NLL", "counts peak memory", "mlp val NLL", "mlp peak memory"])
@@ -311,24 +406,50 @@ def contexts(lengths=(3, 5, 8)):
 
 # --- makemore.py beside us -----------------------------------------------------------------------------------
 
+
 def makemore_py(path, steps=200):
     """makemore.py's step time at its defaults (it prints one every 10 steps), and ours at the same settings."""
     env = os.environ | {"OMP_NUM_THREADS": "1"}  # one thread, as every run here
     rows = []
     for kind in ("transformer", "gru"):
         with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run([sys.executable, str(path), "-i", str(NAMES), "-o", tmp, "--type", kind,
-                                  "--max-steps", str(steps), "--num-workers", "0"],
-                                 capture_output=True, text=True, env=env, check=True).stdout
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    str(path),
+                    "-i",
+                    str(NAMES),
+                    "-o",
+                    tmp,
+                    "--type",
+                    kind,
+                    "--max-steps",
+                    str(steps),
+                    "--num-workers",
+                    "0",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            ).stdout
         theirs = statistics.median(float(ms) for ms in re.findall(r"step time ([\d.]+)ms", out)[2:]) / 1e3
         settings = [f"model={kind}", "batch_size=32", "lr=5e-4", "scheduler=constant"]
         ours = in_run_step(tuple(settings), steps)
         rows.append((kind, f"{theirs * 1e3:.1f} ms", f"{ours * 1e3:.1f} ms", f"{ours / theirs:.2f}x"))
-    yield table(rows, ["model (batch 32, AdamW lr 5e-4)", "makemore.py step", "makemore step in a real run",
-                      "ours / theirs"])
+    yield table(
+        rows,
+        [
+            "model (batch 32, AdamW lr 5e-4)",
+            "makemore.py step",
+            "makemore step in a real run",
+            "ours / theirs",
+        ],
+    )
 
 
 # --- large files ---------------------------------------------------------------------------------------------
+
 
 def make_data(n, path, seed=0):
     """A data set of n lines drawn with replacement from names.txt."""
@@ -339,10 +460,14 @@ def make_data(n, path, seed=0):
 
 def run_measured(args):
     """Wall seconds and peak resident memory (MB) of one command, from the kernel's accounting of the child."""
-    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-             "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
-             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, check=True, capture_output=True, text=True)
+    probe = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *args], cwd=ROOT, check=True, capture_output=True, text=True
+    )
     seconds, kb = out.stdout.split()
     return float(seconds), int(kb) / 1024
 
@@ -355,8 +480,15 @@ def scale():
             path = Path(tmp) / f"names_{n}.txt"
             make_data(n, path)
             for model in ("counts", "neural"):
-                seconds, mb = run_measured([sys.executable, "train.py", f"model={model}", f"data.path={path}",
-                                            f"hydra.run.dir={tmp}/run_{n}_{model}"])
+                seconds, mb = run_measured(
+                    [
+                        sys.executable,
+                        "train.py",
+                        f"model={model}",
+                        f"data.path={path}",
+                        f"hydra.run.dir={tmp}/run_{n}_{model}",
+                    ]
+                )
                 rows.append((f"{n:,}", model, f"{seconds:.1f} s", f"{mb:.0f} MB"))
             start = time.perf_counter()
             words = read_words(path)
@@ -369,11 +501,15 @@ def scale():
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", action="store_true", help="only the default run of every model")
     parser.add_argument("--contexts", action="store_true", help="only counts and mlp at contexts 3, 5 and 8")
     parser.add_argument("--scale", action="store_true", help="only whole runs on 1M and 10M line files")
-    parser.add_argument("--makemore", type=Path, help="karpathy/makemore's makemore.py, to time its step beside ours")
+    parser.add_argument(
+        "--makemore", type=Path, help="karpathy/makemore's makemore.py, to time its step beside ours"
+    )
     parser.add_argument("--quick", action="store_true", help="steps of the bigram and the mlp only")
     args = parser.parse_args()
     command = "python -m makemore.bench"

@@ -15,8 +15,17 @@ from makemore.models import MODELS, named
 
 log = logging.getLogger(__name__)
 # Keys that say how a run was carried out or what it prints, not what it computes.
-NOT_HPARAMS = ("resume", "threads", "device", "figures", "eval_interval", "checkpoint_seconds", "optimized_metric",
-               "sample", "diagnostics")
+NOT_HPARAMS = (
+    "resume",
+    "threads",
+    "device",
+    "figures",
+    "eval_interval",
+    "checkpoint_seconds",
+    "optimized_metric",
+    "sample",
+    "diagnostics",
+)
 METRICS = ("train/nll", "val/nll", "test/nll")  # scalar tags the run writes; HParams shows their last value
 
 
@@ -24,8 +33,12 @@ METRICS = ("train/nll", "val/nll", "test/nll")  # scalar tags the run writes; HP
 def hparam_keys():
     """Every key a run of any model, optimizer or schedule can have, so that every run of a sweep logs the same
     set (the HParams tab drops keys that some runs lack): each group's options, read from their schemas."""
-    keys = {f"model.{f.name}" for entry in MODELS.values() for f in fields(entry.config)
-            if not f.name.startswith("_") and not _from_the_run(f)}
+    keys = {
+        f"model.{f.name}"
+        for entry in MODELS.values()
+        for f in fields(entry.config)
+        if not f.name.startswith("_") and not _from_the_run(f)
+    }
     for group in ("optimizer", "scheduler"):
         for option in (CONF / group).glob("*.yaml"):
             keys |= {f"{group}.{k}" for k in option_keys(group, option) if not k.startswith("_")}
@@ -42,11 +55,17 @@ def hparam_values(cfg, ignored=()):
     NaN for a key this run's choices lack or its model does not use (`ignored`); 0 for a full-batch batch_size."""
     config = OmegaConf.to_container(cfg, resolve=True)
     name, entry = named(config["model"]["_target_"])
-    names = {"model": name, "optimizer": config["optimizer"]["_target_"].rsplit(".", 1)[1],
-             "scheduler": config["scheduler"]["_target_"].rsplit(".", 1)[1]}
+    names = {
+        "model": name,
+        "optimizer": config["optimizer"]["_target_"].rsplit(".", 1)[1],
+        "scheduler": config["scheduler"]["_target_"].rsplit(".", 1)[1],
+    }
     shared = {f"model.{f.name}" for f in fields(entry.config) if _from_the_run(f)}
-    keys = {k: math.nan if k in ignored else v for k, v in flat(config).items()
-            if k.split(".")[0] not in NOT_HPARAMS and k not in shared and not k.split(".")[-1].startswith("_")}
+    keys = {
+        k: math.nan if k in ignored else v
+        for k, v in flat(config).items()
+        if k.split(".")[0] not in NOT_HPARAMS and k not in shared and not k.split(".")[-1].startswith("_")
+    }
     values = names | {k: keys.get(k, math.nan) for k in sorted(hparam_keys() | set(keys))}
     values["batch_size"] = values["batch_size"] or 0  # 0: full batch
     return {k: str(v) if isinstance(v, (list, type(None))) else v for k, v in values.items()}
@@ -70,5 +89,7 @@ def log_pictures(writer, model, itos, names, novelty, out, step, heatmap=True):
     image = figures.heatmap(table.numpy(), itos, fmt)
     encoded = figures.png(image)
     (out / "heatmap.png").write_bytes(encoded)
-    summary = Summary.Image(height=image.height, width=image.width, colorspace=3, encoded_image_string=encoded)
+    summary = Summary.Image(
+        height=image.height, width=image.width, colorspace=3, encoded_image_string=encoded
+    )
     writer.file_writer.add_summary(Summary(value=[Summary.Value(tag="heatmap", image=summary)]), step)

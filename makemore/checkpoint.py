@@ -111,17 +111,29 @@ def _checked(state, path):
         if key not in state:
             raise Damaged(f"it has no {key!r}")
     itos, step = state["itos"], state["step"]
-    _expect(isinstance(itos, list) and all(isinstance(c, str) and len(c) == 1 for c in itos)
-            and itos[:1] == [END] and len(set(itos)) == len(itos), "itos", itos,
-            f"a list of distinct characters, {END!r} first")
+    _expect(
+        isinstance(itos, list)
+        and all(isinstance(c, str) and len(c) == 1 for c in itos)
+        and itos[:1] == [END]
+        and len(set(itos)) == len(itos),
+        "itos",
+        itos,
+        f"a list of distinct characters, {END!r} first",
+    )
     _expect(_integer(step) and step >= 0, "step", step, "an integer >= 0")
     config = state["config"]
     _expect(isinstance(config, dict), "config", config, "a dict of the run's settings")
-    _expect(isinstance(config.get("model"), dict), "config's model", config.get("model"), "a dict of its keys")
+    _expect(
+        isinstance(config.get("model"), dict), "config's model", config.get("model"), "a dict of its keys"
+    )
     target = config["model"].get("_target_")
     name, entry = named(target)
-    _expect(entry is not None, "config's model._target_", target,
-            "one of " + ", ".join(f"makemore.models.{e.cls.__name__}" for e in MODELS.values()))
+    _expect(
+        entry is not None,
+        "config's model._target_",
+        target,
+        "one of " + ", ".join(f"makemore.models.{e.cls.__name__}" for e in MODELS.values()),
+    )
     cfg = _config(config, entry)
     _expect(step <= cfg.steps, "step", step, f"at most the run's steps={cfg.steps}")
     _check_training_types(state)
@@ -133,7 +145,9 @@ def _config(config, entry):
     """The run's config, checked as train.py checks its own: the schema's types (its model's too), then the ranges;
     its model node becomes the model's config dataclass, whose __post_init__ checks the model's ranges."""
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(Config), {"model": OmegaConf.structured(entry.config)}, config)
+        cfg = OmegaConf.merge(
+            OmegaConf.structured(Config), {"model": OmegaConf.structured(entry.config)}, config
+        )
         if OmegaConf.missing_keys(cfg):
             raise Damaged(f"its config has no {sorted(OmegaConf.missing_keys(cfg))[0]}")
         validate(cfg)
@@ -142,7 +156,9 @@ def _config(config, entry):
     except MakemoreError as e:
         raise Damaged(f"its config: {e}") from None
     for key in ("context", "sample.max_length"):  # null in a config: a run sets them before it saves
-        _expect(_integer(OmegaConf.select(cfg, key)), f"config's {key}", OmegaConf.select(cfg, key), "an integer")
+        _expect(
+            _integer(OmegaConf.select(cfg, key)), f"config's {key}", OmegaConf.select(cfg, key), "an integer"
+        )
     return cfg
 
 
@@ -154,8 +170,16 @@ def _check_training_types(state):
         torch.Generator().set_state(rng)
     except RuntimeError:
         raise Damaged(f"rng is {_show(rng)}, not a generator's state") from None
-    _expect(isinstance(since, (list, tuple)) and len(since) == 2 and isinstance(since[0], (int, float))
-            and _integer(since[1]) and since[1] >= 0, "since", since, "a (sum, count) of NLLs")
+    _expect(
+        isinstance(since, (list, tuple))
+        and len(since) == 2
+        and isinstance(since[0], (int, float))
+        and _integer(since[1])
+        and since[1] >= 0,
+        "since",
+        since,
+        "a (sum, count) of NLLs",
+    )
     _expect(isinstance(state["logged"], bool), "logged", state["logged"], "true or false")
     for key in ("optimizer", "scheduler"):
         _expect(state[key] is None or isinstance(state[key], dict), key, state[key], "null or a state dict")
@@ -165,25 +189,36 @@ def _model(path, name, entry, node, vocab_size, state_dict):
     """The model, its weights from state_dict: checked on the meta device first (keys, shapes, size in memory),
     where nothing is allocated, and for weights that are not finite."""
     cls, config = entry.cls, OmegaConf.to_object(node)
-    _expect(isinstance(state_dict, dict) and all(isinstance(k, str) and torch.is_tensor(v)
-                                                 for k, v in state_dict.items()), "state_dict", state_dict,
-            "a dict of tensors")
+    _expect(
+        isinstance(state_dict, dict)
+        and all(isinstance(k, str) and torch.is_tensor(v) for k, v in state_dict.items()),
+        "state_dict",
+        state_dict,
+        "a dict of tensors",
+    )
     for key, tensor in state_dict.items():
         if (tensor.is_floating_point() or tensor.is_complex()) and not torch.isfinite(tensor).all():
             raise Damaged(f"state_dict[{key!r}] holds nan or inf")
     meta = memory.on_meta(cls, config, vocab_size)
-    memory.require(memory.model_bytes(meta, copies=1), f"checkpoint {str(path)!r} holds a {name} model whose weights",
-                   "load it on a machine with more memory")
+    memory.require(
+        memory.model_bytes(meta, copies=1),
+        f"checkpoint {str(path)!r} holds a {name} model whose weights",
+        "load it on a machine with more memory",
+    )
     try:
         meta.load_state_dict(state_dict, assign=True)  # strict: the same keys, of the same shapes
     except RuntimeError as e:
         lines = _lines(e)  # the first only names the class: "Error(s) in loading state_dict for Neural:"
-        raise Damaged(f"state_dict does not fit its config's model: {'; '.join(lines[1:] or lines)}") from None
+        raise Damaged(
+            f"state_dict does not fit its config's model: {'; '.join(lines[1:] or lines)}"
+        ) from None
     except ValueError as e:  # a model's own check of what it loads (the counts model's table)
         raise Damaged(f"state_dict: {e}") from None
     model = cls(config, vocab_size)
     model.load_state_dict(state_dict)
-    return model.eval()  # for sampling and scoring: a layer that trains otherwise (BatchNorm) uses what it learned
+    return (
+        model.eval()
+    )  # for sampling and scoring: a layer that trains otherwise (BatchNorm) uses what it learned
 
 
 def _lines(error):
@@ -195,47 +230,77 @@ def check_training(state, fresh, loaded):
     loaded() the same loaded from the checkpoint, whose error (or one in what it loaded) is raised as Damaged."""
     for key in ("optimizer", "scheduler"):
         mine = getattr(fresh, key)
-        _expect((state[key] is None) == (mine is None), key, state[key],
-                "null, as this run has none" if mine is None else f"the state of a {type(mine).__name__}")
+        _expect(
+            (state[key] is None) == (mine is None),
+            key,
+            state[key],
+            "null, as this run has none" if mine is None else f"the state of a {type(mine).__name__}",
+        )
     try:
         trainer = loaded()
     except Exception as e:  # torch raises anything for a state dict it cannot use
         raise Damaged(f"its optimizer or schedule does not fit this run's: {first_line(e)}") from None
     if trainer.optimizer is not None:
-        _like(state["optimizer"]["param_groups"], fresh.optimizer.state_dict()["param_groups"],
-              "optimizer's param_groups")
+        _like(
+            state["optimizer"]["param_groups"],
+            fresh.optimizer.state_dict()["param_groups"],
+            "optimizer's param_groups",
+        )
         for weight, moments in trainer.optimizer.state.items():
             for key, value in moments.items():
                 if key == "step":  # a power in Adam's bias corrections, which are < 0 or 0 at a negative one
                     n = value.item() if torch.is_tensor(value) and value.numel() == 1 else value
-                    _expect(isinstance(n, (int, float)) and float(n).is_integer() and 0 <= n <= state["step"],
-                            "optimizer's step", n, f"an integer in [0, {state['step']}]: the steps it took")
+                    _expect(
+                        isinstance(n, (int, float)) and float(n).is_integer() and 0 <= n <= state["step"],
+                        "optimizer's step",
+                        n,
+                        f"an integer in [0, {state['step']}]: the steps it took",
+                    )
                     continue
-                if torch.is_tensor(value) and (value.dim() and value.shape != weight.shape
-                                               or not torch.isfinite(value).all()):
-                    raise Damaged(f"optimizer's {key} is {_show(value)}, not finite and shaped as its weight "
-                                  f"{tuple(weight.shape)}")
+                if torch.is_tensor(value) and (
+                    value.dim() and value.shape != weight.shape or not torch.isfinite(value).all()
+                ):
+                    raise Damaged(
+                        f"optimizer's {key} is {_show(value)}, not finite and shaped as its weight "
+                        f"{tuple(weight.shape)}"
+                    )
         _like(state["scheduler"], fresh.scheduler.state_dict(), "scheduler")
         # the schedule steps once a step: one at another step would end early, or run past its end
-        _expect(state["scheduler"]["last_epoch"] == state["step"], "scheduler's last_epoch",
-                state["scheduler"]["last_epoch"], f"the checkpoint's step, {state['step']}")
+        _expect(
+            state["scheduler"]["last_epoch"] == state["step"],
+            "scheduler's last_epoch",
+            state["scheduler"]["last_epoch"],
+            f"the checkpoint's step, {state['step']}",
+        )
 
 
 def _like(saved, fresh, where):
     """A saved state has the structure of a fresh one: the same keys, lists of the same length, and
     numbers, text, true/false or null where those are."""
     if isinstance(fresh, dict):
-        _expect(isinstance(saved, dict) and saved.keys() == fresh.keys(), where, saved,
-                f"a dict of {sorted(fresh)}")
+        _expect(
+            isinstance(saved, dict) and saved.keys() == fresh.keys(),
+            where,
+            saved,
+            f"a dict of {sorted(fresh)}",
+        )
         for key in fresh:
             _like(saved[key], fresh[key], f"{where}[{key!r}]")
     elif isinstance(fresh, (list, tuple)):
-        _expect(isinstance(saved, (list, tuple)) and len(saved) == len(fresh), where, saved,
-                f"a list of {len(fresh)}")
+        _expect(
+            isinstance(saved, (list, tuple)) and len(saved) == len(fresh),
+            where,
+            saved,
+            f"a list of {len(fresh)}",
+        )
         for i, (s, f) in enumerate(zip(saved, fresh)):
             _like(s, f, f"{where}[{i}]")
     elif isinstance(fresh, (int, float)) and not isinstance(fresh, bool):
-        _expect(isinstance(saved, (int, float)) and not isinstance(saved, bool) and math.isfinite(saved), where,
-                saved, "a finite number")
+        _expect(
+            isinstance(saved, (int, float)) and not isinstance(saved, bool) and math.isfinite(saved),
+            where,
+            saved,
+            "a finite number",
+        )
     else:
         _expect(type(saved) is type(fresh), where, saved, f"a {type(fresh).__name__}")

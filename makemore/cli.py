@@ -40,7 +40,9 @@ def reported(task):
                 except OSError as e:  # a full disk, a folder that cannot be written
                     raise file_error(e, HydraConfig.get().runtime.output_dir) from None
         except Stopped as e:  # ends a sweep too: the user asked to stop
-            message = f"{e}; to continue, run {continuation(e.folder)}" if isinstance(e, Interrupted) else str(e)
+            message = (
+                f"{e}; to continue, run {continuation(e.folder)}" if isinstance(e, Interrupted) else str(e)
+            )
             log.error("%s", message)
             print(f"error: {message}", file=sys.stderr)
             sys.exit(e.exit_code)
@@ -121,5 +123,7 @@ def unparsable(override):
         quoted = "[" + ",".join(f"'{v.strip()}'" for v in value[1:-1].split(",")) + "]"
     else:
         quoted = f"'{value}'"
-    return (f"{message}: a value with characters other than ASCII letters, digits and _-+./\\$%*@?| "
-            f"must be quoted for Hydra, as in \"{key}={quoted}\"")
+    return (
+        f"{message}: a value with characters other than ASCII letters, digits and _-+./\\$%*@?| "
+        f'must be quoted for Hydra, as in "{key}={quoted}"'
+    )

@@ -114,29 +114,44 @@ NULLS = {  # a key that may be null: what null means
 }
 RANGES = {  # key: (allowed, what the user is told), of a value other than null
     "context": (lambda v: v >= 1, "an integer >= 1"),
-    "seed": (lambda v: SEED[0] <= v <= SEED[1], "an integer in [0, 2**64 - 1], what torch can seed a generator with"),
+    "seed": (
+        lambda v: SEED[0] <= v <= SEED[1],
+        "an integer in [0, 2**64 - 1], what torch can seed a generator with",
+    ),
     "steps": (lambda v: v >= 0, "an integer >= 0"),
     "batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "eval_interval": (lambda v: v >= 1, "an integer >= 1"),
     "checkpoint_seconds": (lambda v: v >= 0 and finite(v), "a finite number of seconds >= 0"),
     "threads": (lambda v: 1 <= v <= 1024, "an integer in [1, 1024]: torch starts that many threads"),
-    "device": (lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"), "auto, cpu, cuda or mps"),
-    "optimized_metric": (lambda v: v in ("train/nll", "val/nll", "test/nll"), "train/nll, val/nll or test/nll"),
+    "device": (
+        lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"),
+        "auto, cpu, cuda or mps",
+    ),
+    "optimized_metric": (
+        lambda v: v in ("train/nll", "val/nll", "test/nll"),
+        "train/nll, val/nll or test/nll",
+    ),
     "resume": (lambda v: v.strip() != "", "the checkpoint.pt or run folder to continue"),
     "data.val_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "data.test_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
-    "data.split_seed": (lambda v: SEED[0] <= v <= SEED[1],
-                        "an integer in [0, 2**64 - 1], what torch can seed a generator with"),
+    "data.split_seed": (
+        lambda v: SEED[0] <= v <= SEED[1],
+        "an integer in [0, 2**64 - 1], what torch can seed a generator with",
+    ),
     "sample.count": (lambda v: v >= 0, "an integer >= 0"),
     "sample.temperature": (lambda v: v > 0 and finite(v), "a finite number > 0"),
     "sample.top_k": (lambda v: v >= 1, "an integer >= 1"),
     "sample.max_length": (lambda v: v >= 1, "an integer >= 1"),
     # Above that, V * smoothing (a row's sum) overflows float64 for some vocabulary, and P becomes nan.
-    "smoothing": (lambda v: 0 <= v <= MAX_SMOOTHING,
-                  f"a finite number >= 0 and <= {MAX_SMOOTHING:g}, so that a row's sum, V * smoothing, stays finite"),
+    "smoothing": (
+        lambda v: 0 <= v <= MAX_SMOOTHING,
+        f"a finite number >= 0 and <= {MAX_SMOOTHING:g}, so that a row's sum, V * smoothing, stays finite",
+    ),
     # The penalty is a float32, and weights start near 1: a larger reg makes the loss inf before any step.
-    "reg": (lambda v: 0 <= v <= MAX_REG,
-            f"a finite number >= 0 and <= {MAX_REG:g}, so that the float32 penalty reg * mean(W**2) is finite"),
+    "reg": (
+        lambda v: 0 <= v <= MAX_REG,
+        f"a finite number >= 0 and <= {MAX_REG:g}, so that the float32 penalty reg * mean(W**2) is finite",
+    ),
     "lr": (lambda v: v > 0 and finite(v), "a finite number > 0"),
 }
 
@@ -163,20 +178,29 @@ POSITIVE = (lambda v: v > 0 and finite(v), "a finite number > 0")
 # turns (from lr, its keys and steps), its least and its largest among them. Each must be finite and > 0 at every
 # step, or the run overflows (gamma=1e100, a few milestones on), stands still (0) or climbs the loss (< 0).
 SCHEDULES = {
-    "makemore.schedules.OneCycleLR": ({
-        "pct_start": (lambda v: 0 <= v < 1, "a number in [0, 1): the decay needs steps of its own"),
-        "div_factor": POSITIVE,
-        "final_div_factor": POSITIVE,
-        "anneal_strategy": (lambda v: v in ("cos", "linear"), "cos or linear"),
-    }, lambda lr, s, steps: [lr / s["div_factor"], lr / s["div_factor"] / s["final_div_factor"]]),
-    "torch.optim.lr_scheduler.MultiStepLR": ({
-        "milestones": (lambda v: all(_whole(m) and m >= 0 for m in v), "a list of integers >= 0 (steps)"),
-        "gamma": (lambda v: 0 < v <= 1, "a number in (0, 1]: a decay"),
-    }, lambda lr, s, steps: [math.prod([lr] + [s["gamma"]] * sum(m < steps for m in s["milestones"]))]),
-    "torch.optim.lr_scheduler.ConstantLR": ({
-        "factor": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
-        "total_iters": (lambda v: _whole(v) and v >= 0, "an integer >= 0 (steps)"),
-    }, lambda lr, s, steps: [lr * s["factor"]]),
+    "makemore.schedules.OneCycleLR": (
+        {
+            "pct_start": (lambda v: 0 <= v < 1, "a number in [0, 1): the decay needs steps of its own"),
+            "div_factor": POSITIVE,
+            "final_div_factor": POSITIVE,
+            "anneal_strategy": (lambda v: v in ("cos", "linear"), "cos or linear"),
+        },
+        lambda lr, s, steps: [lr / s["div_factor"], lr / s["div_factor"] / s["final_div_factor"]],
+    ),
+    "torch.optim.lr_scheduler.MultiStepLR": (
+        {
+            "milestones": (lambda v: all(_whole(m) and m >= 0 for m in v), "a list of integers >= 0 (steps)"),
+            "gamma": (lambda v: 0 < v <= 1, "a number in (0, 1]: a decay"),
+        },
+        lambda lr, s, steps: [math.prod([lr] + [s["gamma"]] * sum(m < steps for m in s["milestones"]))],
+    ),
+    "torch.optim.lr_scheduler.ConstantLR": (
+        {
+            "factor": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
+            "total_iters": (lambda v: _whole(v) and v >= 0, "an integer >= 0 (steps)"),
+        },
+        lambda lr, s, steps: [lr * s["factor"]],
+    ),
 }
 
 
@@ -200,7 +224,9 @@ def check_optimizer(cfg):
     Settings that passed once in this process (the jobs of a sweep over other keys) are not checked again."""
     import torch  # here, not above: the sample and score commands check their arguments with SEED, before torch
 
-    settings = {group: OmegaConf.to_container(cfg[group], resolve=True) for group in ("optimizer", "scheduler")}
+    settings = {
+        group: OmegaConf.to_container(cfg[group], resolve=True) for group in ("optimizer", "scheduler")
+    }
     key = repr((cfg.lr, cfg.steps, settings))
     if key in _passed:
         return
@@ -242,8 +268,12 @@ def option_keys(group, option):
 def _check_kinds(group, raw, node):
     """Each key of the node (`raw`: as written; `node`: resolved) holds the kind of value its option's file gives it;
     a key that file sets from a top-level key (scheduler.max_lr: ${lr}) is set there, and so is the optimizer's lr."""
-    check(f"{group}.lr", node.get("lr"), group != "optimizer" or "lr" not in node,
-          f"absent: the optimizer takes the run's lr, so give lr={node.get('lr')}")
+    check(
+        f"{group}.lr",
+        node.get("lr"),
+        group != "optimizer" or "lr" not in node,
+        f"absent: the optimizer takes the run's lr, so give lr={node.get('lr')}",
+    )
     for option in sorted((CONF / group).glob("*.yaml")):
         defaults = option_keys(group, option)
         if defaults.get("_target_") == node.get("_target_"):
@@ -251,11 +281,19 @@ def _check_kinds(group, raw, node):
                 default = defaults.get(key)
                 if isinstance(default, str) and default.startswith("${"):
                     top = default[2:-1]
-                    check(f"{group}.{key}", value, raw[key] == default,
-                          f"the run's {top} ({default}), so give {top}={value}")
+                    check(
+                        f"{group}.{key}",
+                        value,
+                        raw[key] == default,
+                        f"the run's {top} ({default}), so give {top}={value}",
+                    )
                 kind = _kind(default)
-                check(f"{group}.{key}", value, kind is None or _kind(value) == kind,
-                      f"{kind}, as in conf/{group}/{option.name}")
+                check(
+                    f"{group}.{key}",
+                    value,
+                    kind is None or _kind(value) == kind,
+                    f"{kind}, as in conf/{group}/{option.name}",
+                )
 
 
 def _check_schedule(lr, keys, steps):
@@ -264,11 +302,15 @@ def _check_schedule(lr, keys, steps):
     for key, (ok, allowed) in ranges.items():
         if key in keys:
             check(f"scheduler.{key}", keys[key], ok(keys[key]), allowed)
-    for value in turns(lr, keys, steps) if turns and ranges.keys() <= keys.keys() else ():  # else torch's defaults
+    for value in (
+        turns(lr, keys, steps) if turns and ranges.keys() <= keys.keys() else ()
+    ):  # else torch's defaults
         if not (value > 0 and finite(value)):
             given = ", ".join(f"scheduler.{k}={keys[k]}" for k in ranges if not isinstance(keys[k], str))
-            raise MakemoreError(f"bad scheduler config: the lr would reach {value:g} within steps={steps} "
-                                f"(lr={lr:g}, {given}); it must stay finite and > 0: change lr or those keys")
+            raise MakemoreError(
+                f"bad scheduler config: the lr would reach {value:g} within steps={steps} "
+                f"(lr={lr:g}, {given}); it must stay finite and > 0: change lr or those keys"
+            )
 
 
 @contextmanager
@@ -278,8 +320,11 @@ def _failing(cfg, group, what):
         yield
     except Exception as e:  # any torch.optim class may raise anything for a value it cannot use
         reason = first_line(e)
-        keys = {f"{group}.{k}": v for k, v in OmegaConf.to_container(cfg[group], resolve=True).items()
-                if not k.startswith("_")}
+        keys = {
+            f"{group}.{k}": v
+            for k, v in OmegaConf.to_container(cfg[group], resolve=True).items()
+            if not k.startswith("_")
+        }
         keys = {"lr": cfg.lr, **keys} if group == "optimizer" else keys
         if not any(k.split(".")[-1] in reason for k in keys):
             reason += " (" + ", ".join(f"{k}={v}" for k, v in keys.items()) + ")"
@@ -315,7 +360,6 @@ def overrides_name(overrides, exclude):
     return name
 
 
-
 def conf_help(name):
     """conf/<name>.yaml as --help shows it: every key with its default and comment, and the config groups to
     choose from; not the hydra: block, nor the defaults that are no choice (schemas, _self_)."""
@@ -331,14 +375,16 @@ def conf_help(name):
     return text.replace("$", "$$").rstrip()  # Hydra fills the template with string.Template: $ is its sign
 
 
-
 # Run folders are named <time>_<overrides>, or just <time> when there are none.
-OmegaConf.register_new_resolver("suffix", lambda overrides: f"_{overrides}" if overrides else "", replace=True)
+OmegaConf.register_new_resolver(
+    "suffix", lambda overrides: f"_{overrides}" if overrides else "", replace=True
+)
 OmegaConf.register_new_resolver("overrides_name", overrides_name, replace=True)
 OmegaConf.register_new_resolver("conf_help", conf_help, replace=True)
 
 
 # --- the sample and score commands ---------------------------------------------------------------------------
+
 
 # Types only: the defaults, with what each key does, are in conf/sample.yaml and conf/score.yaml.
 @dataclass
@@ -388,7 +434,11 @@ def validate_score(cfg):
     # A single word is a string, which iterated would be its letters.
     words = list(cfg.words) if isinstance(cfg.words, ListConfig) else [cfg.words]
     for word in words:
-        if not isinstance(word, str):  # Hydra reads true, null, 1e3, nan, ... as other types: not what was typed
-            raise MakemoreError(f"words holds {word!r}, which Hydra reads as {type(word).__name__}, not text: "
-                                f"quote such words, as in \"words=['true','nan']\"")
+        if not isinstance(
+            word, str
+        ):  # Hydra reads true, null, 1e3, nan, ... as other types: not what was typed
+            raise MakemoreError(
+                f"words holds {word!r}, which Hydra reads as {type(word).__name__}, not text: "
+                f"quote such words, as in \"words=['true','nan']\""
+            )
     return words

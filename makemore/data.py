@@ -18,7 +18,10 @@ END = "."  # the start/end token, index 0 of every vocabulary
 CHUNK = 1 << 20  # bytes (or characters) handled at once: bounds the memory of every pass
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, which some editors put at the start of a file
 SPACE = np.array([chr(c).isspace() for c in range(0x3001)])  # str.isspace(); none lies above U+3000
-INK, BLANK = 0, 32  # stand-ins for a carried line's kept characters and its whitespace: any non-space, a space
+INK, BLANK = (
+    0,
+    32,
+)  # stand-ins for a carried line's kept characters and its whitespace: any non-space, a space
 
 
 @dataclass
@@ -101,7 +104,9 @@ def _codes(raw):
     """Characters of UTF-8 bytes as an array of code points (the bytes themselves where all are ASCII)."""
     if raw.isascii():
         return np.frombuffer(raw, dtype=np.uint8)
-    return np.frombuffer(raw.decode("utf-8").encode("utf-32-le"), dtype=np.uint32)  # may raise UnicodeDecodeError
+    return np.frombuffer(
+        raw.decode("utf-8").encode("utf-32-le"), dtype=np.uint32
+    )  # may raise UnicodeDecodeError
 
 
 def _cut(raw):
@@ -131,7 +136,9 @@ def _chunks(f, path, notes):
         try:
             codes = _codes(raw[:take])
         except UnicodeDecodeError as e:
-            raise MakemoreError(f"data.path {path!r} is not UTF-8 text (byte {at + e.start} is invalid)") from None
+            raise MakemoreError(
+                f"data.path {path!r} is not UTF-8 text (byte {at + e.start} is invalid)"
+            ) from None
         yield codes
         raw, at = raw[take:], at + take
 
@@ -187,21 +194,29 @@ class _Lines:
         sep = np.logical_or.reduceat(breaks, first)
         start, stop = at[first], at[last] + 1  # each run as positions [start, stop)
         head = int(stop[0]) if not sep[0] and start[0] == 0 else 0  # where the first line's text begins
-        tail = int(start[-1]) if not sep[-1] and stop[-1] == n and start[-1] > 0 else n  # and where the last's ends
+        tail = (
+            int(start[-1]) if not sep[-1] and stop[-1] == n and start[-1] > 0 else n
+        )  # and where the last's ends
         drop = sep | (start < head) | (start >= tail)
         dropped = at if drop.all() else at[np.repeat(drop, last - first + 1)]
         lengths = np.append(start[sep], n) - np.append(0, stop[sep])
         lengths[0] -= head
         lengths[-1] -= n - tail
-        lead = np.append(head > 0, ~breaks[last[sep]])  # whitespace after a run's last break begins the next line
-        trail = np.append(~breaks[first[sep]], False)  # whitespace before its first break ends the line before
+        lead = np.append(
+            head > 0, ~breaks[last[sep]]
+        )  # whitespace after a run's last break begins the next line
+        trail = np.append(
+            ~breaks[first[sep]], False
+        )  # whitespace before its first break ends the line before
         return dropped, lengths, tail, lead | trail
 
     def _line_breaks(self, c, at):
         r"""Which whitespace characters break lines ('\n' and '\r'), counting '\r\n' and lone '\r' endings."""
         white = c[at]
         cr = at[white == 13]
-        crlf = int(np.count_nonzero(c[cr[cr + 1 < len(c)] + 1] == 10))  # _cut keeps a '\r' and its '\n' together
+        crlf = int(
+            np.count_nonzero(c[cr[cr + 1 < len(c)] + 1] == 10)
+        )  # _cut keeps a '\r' and its '\n' together
         self.crlf, self.cr = self.crlf + crlf, self.cr + len(cr) - crlf
         return (white == 10) | (white == 13)
 
@@ -261,7 +276,9 @@ def _encode(codes, chars, dtype):
     ids = codes.view(dtype) if codes.itemsize == np.dtype(dtype).itemsize else np.empty(len(codes), dtype)
     for at in range(0, len(codes), CHUNK):
         part = codes[at : at + CHUNK]
-        ids[at : at + CHUNK] = table.take(part) if part.dtype == np.uint8 else np.searchsorted(chars, part) + 1
+        ids[at : at + CHUNK] = (
+            table.take(part) if part.dtype == np.uint8 else np.searchsorted(chars, part) + 1
+        )
     return ids
 
 
@@ -287,7 +304,9 @@ def read_words(path):
     if lines.crlf:
         notes.append("Windows line endings were read as plain newlines")
     if lines.cr:
-        notes.append(f"{lines.cr} line(s) ended in a lone '\\r' (old Mac line endings), read as plain newlines")
+        notes.append(
+            f"{lines.cr} line(s) ended in a lone '\\r' (old Mac line endings), read as plain newlines"
+        )
     if lines.stripped:
         notes.append(f"{lines.stripped} line(s) had surrounding whitespace, which was stripped")
     chars = np.array(sorted(chars), dtype=np.int64)
@@ -316,12 +335,21 @@ def split(n_words, val_fraction, test_fraction, seed):
 
 def too_few_words(path, n_words, val_fraction, test_fraction):
     """A one-line warning if validation or test gets no word although its fraction is above 0, else None."""
-    held_out = zip(("val", "test"), ("validation", "test"), (val_fraction, test_fraction),
-                   _held_out(n_words, val_fraction, test_fraction))
-    empty = [(f"data.{key}_fraction={fraction}", f"0 {name} words") for key, name, fraction, n in held_out
-             if fraction > 0 and n == 0]
+    held_out = zip(
+        ("val", "test"),
+        ("validation", "test"),
+        (val_fraction, test_fraction),
+        _held_out(n_words, val_fraction, test_fraction),
+    )
+    empty = [
+        (f"data.{key}_fraction={fraction}", f"0 {name} words")
+        for key, name, fraction, n in held_out
+        if fraction > 0 and n == 0
+    ]
     if not empty:
         return None
     fractions, counts = zip(*empty)
-    return (f"data.path {os.fspath(path)!r} has {n_words} words: too few for {' and '.join(fractions)} "
-            f"({', '.join(counts)})")
+    return (
+        f"data.path {os.fspath(path)!r} has {n_words} words: too few for {' and '.join(fractions)} "
+        f"({', '.join(counts)})"
+    )

@@ -13,14 +13,18 @@ from torch import nn
 
 ACTIVATIONS = (nn.Tanh, nn.GELU, nn.ReLU)
 SATURATED = 0.97  # the lecture's threshold: a tanh output past it passes almost no gradient back
-HISTOGRAM_VALUES = 1 << 14  # a histogram is of an even subsample of this many: its shape, at a fraction of the cost
+HISTOGRAM_VALUES = (
+    1 << 14
+)  # a histogram is of an even subsample of this many: its shape, at a fraction of the cost
 GUIDE = -3  # the lecture's rule of thumb: updates of about 1e-3 of the weights
-LAYOUT = {"diagnostics": {  # every layer of one statistic on one chart, as the lecture plots them
-    "tanh saturation (%)": ["Multiline", [r"activations/.*/saturation"]],
-    "activation std": ["Multiline", [r"activations/.*/std"]],
-    "grad:data, std(grad) / std(weight)": ["Multiline", [r"gradients/.*/grad_to_data"]],
-    "log10 update:data, std(lr * grad) / std(weight)": ["Multiline", [r"updates/.*"]],
-}}
+LAYOUT = {
+    "diagnostics": {  # every layer of one statistic on one chart, as the lecture plots them
+        "tanh saturation (%)": ["Multiline", [r"activations/.*/saturation"]],
+        "activation std": ["Multiline", [r"activations/.*/std"]],
+        "grad:data, std(grad) / std(weight)": ["Multiline", [r"gradients/.*/grad_to_data"]],
+        "log10 update:data, std(lr * grad) / std(weight)": ["Multiline", [r"updates/.*"]],
+    }
+}
 
 
 def histogram(writer, tag, values, step, bins=64):
@@ -32,8 +36,9 @@ def histogram(writer, tag, values, step, bins=64):
     hi = hi if hi > lo else lo + 1  # one value: one bucket holds it
     counts = torch.histc(v, bins=bins, min=lo, max=hi)
     limits = torch.linspace(lo, hi, bins + 1)[1:]
-    writer.add_histogram_raw(tag, lo, hi, len(v), v.sum().item(), v.dot(v).item(), limits.tolist(), counts.tolist(),
-                             step)
+    writer.add_histogram_raw(
+        tag, lo, hi, len(v), v.sum().item(), v.dot(v).item(), limits.tolist(), counts.tolist(), step
+    )
 
 
 class Watch:
@@ -43,11 +48,15 @@ class Watch:
     def __init__(self, model, optimizer, writer):
         self.writer, self.step = writer, None
         self.layers = {name: m for name, m in model.named_modules() if isinstance(m, ACTIVATIONS)}
-        self.weights = {name: p for name, p in model.named_parameters() if any(p is w for w in model.weights())}
+        self.weights = {
+            name: p for name, p in model.named_parameters() if any(p is w for w in model.weights())
+        }
         self.outputs, self.grads = {}, {}  # by layer: a pass may run in parts (a full batch of many windows)
         for name, layer in self.layers.items():
             layer.register_forward_hook(lambda m, args, out, name=name: self.record(name, out))
-        optimizer.register_step_pre_hook(lambda optimizer, args, kwargs: self.log(optimizer.param_groups[0]["lr"]))
+        optimizer.register_step_pre_hook(
+            lambda optimizer, args, kwargs: self.log(optimizer.param_groups[0]["lr"])
+        )
         writer.add_custom_scalars(LAYOUT)
 
     def record(self, name, out):
@@ -100,8 +109,9 @@ def project(writer, model, itos, step):
     before = text_format.Parse(path.read_text(), ProjectorConfig()) if path.exists() else ProjectorConfig()
     for name, m in model.named_modules():
         if isinstance(m, nn.Embedding) and m.num_embeddings == len(itos):
-            writer.add_embedding(m.weight.detach().cpu(), [label(c) for c in itos], global_step=step,
-                                 tag=f"characters/{name}")
+            writer.add_embedding(
+                m.weight.detach().cpu(), [label(c) for c in itos], global_step=step, tag=f"characters/{name}"
+            )
     if not path.exists():
         return
     now = text_format.Parse(path.read_text(), ProjectorConfig())

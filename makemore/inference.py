@@ -46,11 +46,17 @@ def check_memory(model, count, max_length, keys=("count", "max_length")):
     if count == 0:
         return
     tokens = 2 * 8 * (model.pad + 1 + max_length)
-    per_word = tokens + 4 * 8 * model.vocab_size + memory.activations(model, min(model.pad + 1 + max_length,
-                                                                                   model.context), grad=False)
+    per_word = (
+        tokens
+        + 4 * 8 * model.vocab_size
+        + memory.activations(model, min(model.pad + 1 + max_length, model.context), grad=False)
+    )
     key = keys[1] if tokens > per_word - tokens else keys[0]  # the larger part of each word's cost
-    memory.require(count * per_word, f"{count:,} sampled words of up to {max_length:,} characters",
-                   f"use a smaller {key}")
+    memory.require(
+        count * per_word,
+        f"{count:,} sampled words of up to {max_length:,} characters",
+        f"use a smaller {key}",
+    )
 
 
 def _start(model, rows):
@@ -100,8 +106,10 @@ def score(model, vocab, words):
     ids, lengths = vocab.encode(words)
     longest = int(lengths.max()) + 1 if len(lengths) else 0
     if not model.windowed and longest > model.context:
-        raise MakemoreError(f"a word of {longest - 1} characters is longer than the model sees "
-                            f"(context={model.context}: {model.context - 1} characters and the end)")
+        raise MakemoreError(
+            f"a word of {longest - 1} characters is longer than the model sees "
+            f"(context={model.context}: {model.context - 1} characters and the end)"
+        )
     split = Split(ids, lengths, model.vocab_size)
     data = split.words(np.arange(len(words)), model.pad)
     logp = model(data.X.to(model.device)).log_softmax(-1).double().cpu()

@@ -20,7 +20,9 @@ COPIES = 6
 # autograd node that holds it. A recurrence saves a few tiny ones a character: at one word a step, most of its memory.
 TENSOR_BYTES = 4 << 10
 PROBE = 8  # predictions a forward pass is measured on, and scaled from
-SMALL = 1 << 26  # bytes below which an estimate is not checked: reading /proc/meminfo costs more than it can save
+SMALL = (
+    1 << 26
+)  # bytes below which an estimate is not checked: reading /proc/meminfo costs more than it can save
 LECTURE_VOCAB = 27  # a vocabulary that no machine finds large: '.' and the 26 letters
 
 
@@ -105,11 +107,14 @@ def require(nbytes, what, advice):
         return
     if nbytes >= 2**63:  # inf where a shape overflows: past any machine, and past counting
         raise MakemoreError(f"{what} need more bytes than int64 can count: {advice}")
-    raise MakemoreError(f"{what} need about {nbytes / 2**30:,.1f} GiB, but {available() / 2**30:.1f} GiB of memory "
-                        f"is available: {advice}")
+    raise MakemoreError(
+        f"{what} need about {nbytes / 2**30:,.1f} GiB, but {available() / 2**30:.1f} GiB of memory "
+        f"is available: {advice}"
+    )
 
 
 # --- models ---------------------------------------------------------------------------------------------
+
 
 def _nbytes(tensors):
     return sum(t.numel() * t.element_size() for t in tensors)
@@ -144,8 +149,11 @@ def check_model(cls, config, vocab_size):
         name, w = weights[0]
         what = f"the {cls.__name__} model's {name} of {' x '.join(f'{n:,}' for n in w.shape)} weights"
     else:
-        what = f"the {cls.__name__} model's {sum(w.numel() for _, w in weights):,} weights" if weights else \
-            f"the {cls.__name__} model's weights"
+        what = (
+            f"the {cls.__name__} model's {sum(w.numel() for _, w in weights):,} weights"
+            if weights
+            else f"the {cls.__name__} model's weights"
+        )
     require(need, what, _culprit(cls, config, vocab_size, need))
 
 
@@ -156,8 +164,11 @@ def _culprit(cls, config, vocab_size, need):
     to change than a key; where none halves it, every size key is named."""
     defaults = {f.name: f.default for f in fields(config)} | {"context": 1}
     sizes = _sizes(config)
-    trials = [(k, {k: defaults[k]}, vocab_size) for k, v in sizes.items()
-              if isinstance(defaults.get(k), int) and v > defaults[k]]
+    trials = [
+        (k, {k: defaults[k]}, vocab_size)
+        for k, v in sizes.items()
+        if isinstance(defaults.get(k), int) and v > defaults[k]
+    ]
     if vocab_size > LECTURE_VOCAB:
         trials.append(("data.path", {}, LECTURE_VOCAB))
     shrunk = []
@@ -200,6 +211,7 @@ def fewer_characters(vocab_size):
 
 # --- what a forward pass holds ----------------------------------------------------------------------------
 
+
 def activations(model, T, grad):
     """Bytes one sequence of T tokens (pad included) costs in a forward pass. In training: what autograd saves
     for the backward pass, and as much again for the gradients made from it; without gradients: a few of the
@@ -241,8 +253,15 @@ def _probe(model, T, grad):
     training = model.training
     model.eval()  # a probe of one example: BatchNorm's statistics over a batch of one are not to be had
     try:
-        with torch.set_grad_enabled(grad), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-            model(torch.zeros((1, model.pad + min(T - model.pad, PROBE)), dtype=torch.int64, device=model.device))
+        with (
+            torch.set_grad_enabled(grad),
+            torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor),
+        ):
+            model(
+                torch.zeros(
+                    (1, model.pad + min(T - model.pad, PROBE)), dtype=torch.int64, device=model.device
+                )
+            )
     finally:
         model.train(training)
         for hook in hooks:

@@ -39,6 +39,7 @@ def resume_override(folder):
 
 # --- holding a folder --------------------------------------------------------------------------------------
 
+
 def own_folder(resume):
     """The run folder that `resume` names, by the folder or by its own checkpoint.pt; None for any other file (a
     copy, a backup), which a run in a new folder continues from, leaving the folder it lies in alone."""
@@ -90,8 +91,10 @@ def _lock(folder, what):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise MakemoreError(f"another {what} is writing into {folder} right now; wait until it ends, "
-                            f"or choose another hydra.{what}.dir") from None
+        raise MakemoreError(
+            f"another {what} is writing into {folder} right now; wait until it ends, "
+            f"or choose another hydra.{what}.dir"
+        ) from None
     return made
 
 
@@ -99,12 +102,16 @@ def _refuse_if_used(folder, what):
     """A run or sweep starts only in a folder that holds nothing (but the lock): never over what is there."""
     held = sorted(set(os.listdir(folder)) - {LOCK})
     if what == "run" and CHECKPOINT in held:
-        raise MakemoreError(f"{folder} already holds a run's checkpoint; resume it with {resume_override(folder)}, "
-                            f"or choose another hydra.run.dir")
+        raise MakemoreError(
+            f"{folder} already holds a run's checkpoint; resume it with {resume_override(folder)}, "
+            f"or choose another hydra.run.dir"
+        )
     if held:
         listed = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
-        raise MakemoreError(f"{folder} is not empty (it holds {listed}); a {what} starts in a new or empty folder: "
-                            f"choose another hydra.{what}.dir")
+        raise MakemoreError(
+            f"{folder} is not empty (it holds {listed}); a {what} starts in a new or empty folder: "
+            f"choose another hydra.{what}.dir"
+        )
 
 
 def _hold(folder, what, fresh=True):
@@ -151,7 +158,9 @@ class Claim:
         if self.made_lock:
             (self.folder / LOCK).unlink(missing_ok=True)
         remove = self.remove
-        if self.folder in remove:  # made new for this run: what it began to write there (TensorBoard's file) goes too
+        if (
+            self.folder in remove
+        ):  # made new for this run: what it began to write there (TensorBoard's file) goes too
             shutil.rmtree(self.folder, ignore_errors=True)
             remove = remove[remove.index(self.folder) + 1 :]
         _remove(remove)
@@ -188,7 +197,9 @@ def sweep_failed():
     if not rows or any(row["status"] == "ok" for row in rows):
         return None
     first = rows[0]["status"].removeprefix("failed: ")
-    return MakemoreError(f"every job of the sweep failed, the first with {first} ({_sweep}/summary.csv has them all)")
+    return MakemoreError(
+        f"every job of the sweep failed, the first with {first} ({_sweep}/summary.csv has them all)"
+    )
 
 
 class RunFolder(Callback):

@@ -13,12 +13,20 @@ class OneCycleLR(lr_scheduler.OneCycleLR):
     decay ends at the same lr as before.
     """
 
-    def __init__(self, optimizer, max_lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
-                 **kwargs):
+    def __init__(
+        self, optimizer, max_lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4, **kwargs
+    ):
         if pct_start * total_steps < 2:
             # torch's warm-up from max_lr to max_lr (div_factor 1), ending between steps 0 and 1: step 0 at max_lr
             final_div_factor, div_factor = final_div_factor * div_factor, 1.0
             total_steps = max(total_steps, 2)
             pct_start = 1.5 / total_steps
-        super().__init__(optimizer, max_lr, total_steps=total_steps, pct_start=pct_start, div_factor=div_factor,
-                         final_div_factor=final_div_factor, **kwargs)
+        super().__init__(
+            optimizer,
+            max_lr,
+            total_steps=total_steps,
+            pct_start=pct_start,
+            div_factor=div_factor,
+            final_div_factor=final_div_factor,
+            **kwargs,
+        )

@@ -4,15 +4,17 @@ import hydra
 
 from makemore import signals
 from makemore.cli import report_config_errors, reported
-from makemore.terminal import show
 from makemore.config import validate_score
+from makemore.terminal import show
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="score")
 @reported
 def main(cfg):
     words = validate_score(cfg)
-    with signals.importing():  # torch only now: a bad argument is said at once, not after the seconds torch takes
+    with (
+        signals.importing()
+    ):  # torch only now: a bad argument is said at once, not after the seconds torch takes
         from makemore import checkpoint
         from makemore.inference import score
     model, vocab, _ = checkpoint.load(cfg.checkpoint)

@@ -26,7 +26,9 @@ from makemore import MakemoreError
 from makemore.terminal import INTERRUPTED, fail
 
 STOP_WAIT = 60  # seconds a sweep's job processes get to save their checkpoints after SIGTERM
-RESEND = 2  # seconds between two SIGTERMs to a job's process: the first stops its job, a later one the process
+RESEND = (
+    2  # seconds between two SIGTERMs to a job's process: the first stops its job, a later one the process
+)
 
 
 def start():
@@ -134,8 +136,10 @@ def stop_jobs(signum, frame):
             jobs = [job for job in jobs if job.is_alive()]
     for job in jobs:
         os.kill(job.pid, signal.SIGKILL)
-    error = MakemoreError("SIGTERM: the sweep stopped, and its jobs with it (a job that was training saved its "
-                          "checkpoint, and its line above says how to continue it)")
+    error = MakemoreError(
+        "SIGTERM: the sweep stopped, and its jobs with it (a job that was training saved its "
+        "checkpoint, and its line above says how to continue it)"
+    )
     error.exit_code = 128 + signum
     fail(error)
 
@@ -183,5 +187,9 @@ class StoppedAfterTraining(Stopped):
     """A signal while the outputs were written, acted on once all were: the run is complete."""
 
     def __init__(self, signal_name, folder):
-        super().__init__(f"{signal_name} after training: waited until every output was written; the run in "
-                         f"{folder} is complete", signal_name, folder)
+        super().__init__(
+            f"{signal_name} after training: waited until every output was written; the run in "
+            f"{folder} is complete",
+            signal_name,
+            folder,
+        )

@@ -57,7 +57,9 @@ def overrides(folder):
     if not isinstance(found, list) or not all(isinstance(o, str) for o in found):
         raise Unreadable(".hydra/overrides.yaml is not a list of overrides")
     pairs = (o.lstrip("+~").split("=", 1) for o in found if "=" in o)
-    return {key: value for key, value in pairs if key != "resume"}  # a job resumed by hand: still the same job
+    return {
+        key: value for key, value in pairs if key != "resume"
+    }  # a job resumed by hand: still the same job
 
 
 def model(folder):
@@ -114,7 +116,9 @@ def job_row(folder, status):
         if "model" not in row:  # not swept: the config's default, as Hydra chose it
             row["model"] = model(folder)
         row |= result(folder, status)
-        for key in set(row.pop("not_applying", [])) & set(row):  # a key its model does not use changed nothing
+        for key in set(row.pop("not_applying", [])) & set(
+            row
+        ):  # a key its model does not use changed nothing
             row[key] = None
     except Unreadable as e:
         row |= dict.fromkeys(METRICS) | {"status": f"failed: {e}"}
@@ -138,8 +142,10 @@ def collect(sweep_dir):
         run, status, row = _read_job(path.parent.parent)
         if latest is None or run == latest or (run is None and status is not None):
             rows.append(row)
-    key = lambda r: (r["val_nll"] is None, math.inf if r["val_nll"] is None else r["val_nll"], r["folder"])
-    return sorted(rows, key=key)
+    return sorted(
+        rows,
+        key=lambda r: (r["val_nll"] is None, math.inf if r["val_nll"] is None else r["val_nll"], r["folder"]),
+    )
 
 
 _jobs = {}  # folder: (a digest of its files, what was parsed from them), so that each job's files are parsed once
@@ -187,14 +193,17 @@ def write_csv(rows, path):
     replace(path, write)  # jobs that end at once rewrite it in turn, never into each other
 
 
+def _cell(value):
+    return "" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def table(rows):
     """The rows as a markdown table, the best run marked with *."""
     cols = columns(rows, varying=True)
-    fmt = lambda v: "" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
     lines = ["| | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
     for i, r in enumerate(rows):
         best = "*" if i == 0 and r["status"] == "ok" else ""
-        lines.append(f"| {best} | " + " | ".join(fmt(r.get(c)) for c in cols) + " |")
+        lines.append(f"| {best} | " + " | ".join(_cell(r.get(c)) for c in cols) + " |")
     return "\n".join(lines)
 
 
@@ -286,8 +295,14 @@ def _per_job(ax, rows):
             _mark_infinite(ax, [i], color)
         else:
             ax.plot(i, r["val_nll"], "o", color=color)
-            ax.annotate(f"{r['val_nll']:.4f}", (i, r["val_nll"]), xytext=(6, 0), textcoords="offset points",
-                        va="center", fontsize=8)
+            ax.annotate(
+                f"{r['val_nll']:.4f}",
+                (i, r["val_nll"]),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
     labels = ["\n".join(str(r.get(k)) if k == "model" else f"{k}={r.get(k)}" for k in keys) for r in rows]
     ax.set_xticks(range(len(rows)), labels, fontsize=8)
     ax.set_xlim(-0.5, len(rows) - 0.5)
@@ -299,8 +314,17 @@ def _mark_infinite(ax, xs, color):
     top = ax.get_xaxis_transform()  # x in data, y in axes coordinates (1 = the top edge)
     for x in xs:
         ax.plot(x, 1, "^", color=color, transform=top, clip_on=False)
-        ax.annotate("inf", (x, 1), xycoords=top, xytext=(0, 5), textcoords="offset points", ha="center",
-                    va="bottom", color=color, fontsize=8)
+        ax.annotate(
+            "inf",
+            (x, 1),
+            xycoords=top,
+            xytext=(0, 5),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            color=color,
+            fontsize=8,
+        )
 
 
 def write(sweep_dir, final=False):
@@ -361,12 +385,19 @@ def main(args):
     except OSError as e:
         raise MakemoreError(f"cannot write the summary into {args[0]!r}: {e.strerror}") from None
     if not rows:
-        raise MakemoreError(f"{args[0]!r} holds no sweep jobs (folders with .hydra/overrides.yaml): "
-                            f"give a sweep's folder, such as runs/multirun/<date>/<time>")
+        raise MakemoreError(
+            f"{args[0]!r} holds no sweep jobs (folders with .hydra/overrides.yaml): "
+            f"give a sweep's folder, such as runs/multirun/<date>/<time>"
+        )
     failed = [row["status"].removeprefix("failed: ") for row in rows if row["status"].startswith("failed")]
-    if not any(row["status"] == "ok" for row in rows):  # a summary without a result: the exit status says so too
-        what = f"every job failed, the first with {failed[0]}" if len(failed) == len(rows) else \
-            f"no job finished ({len(rows) - len(failed)} did not, {len(failed)} failed)"
+    if not any(
+        row["status"] == "ok" for row in rows
+    ):  # a summary without a result: the exit status says so too
+        what = (
+            f"every job failed, the first with {failed[0]}"
+            if len(failed) == len(rows)
+            else f"no job finished ({len(rows) - len(failed)} did not, {len(failed)} failed)"
+        )
         raise MakemoreError(f"{args[0]!r}: {what} ({folder / 'summary.csv'} has them all)")
 
 

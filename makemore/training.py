@@ -22,18 +22,28 @@ from makemore.batches import Split, eval_tokens
 from makemore.config import check_optimizer, flat, sweeping, validate
 from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.files import replace
-from makemore.signals import Interrupted, StoppedAfterTraining, caught
+from makemore.inference import sample
 from makemore.models import LanguageModel, named
 from makemore.models.base import holding, running_statistics
-from makemore.inference import sample
+from makemore.signals import Interrupted, StoppedAfterTraining, caught
 from makemore.terminal import show
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 LOSS_BYTES = 4 * 8  # per logit in training: the log-softmax, its gradient, float64 copies of the picked ones
 WRITE_EVERY = 1000  # train/loss values buffered at most before they are written to TensorBoard
-RESUMABLE = {"steps", "eval_interval", "checkpoint_seconds", "threads", "device", "sample", "figures", "resume",
-             "optimized_metric", "diagnostics"}
+RESUMABLE = {
+    "steps",
+    "eval_interval",
+    "checkpoint_seconds",
+    "threads",
+    "device",
+    "sample",
+    "figures",
+    "resume",
+    "optimized_metric",
+    "diagnostics",
+}
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
 # Every model starts near a uniform guess, whose NLL is log V, and training lowers it. A step too large overshoots,
 # and an lr too large but still stable leaves it wandering above, within ten times that; a training that diverges
@@ -63,17 +73,26 @@ def load_data(cfg):
     if key not in _loaded:
         _loaded.clear()
         words = read_words(d.path)
-        warnings = [*words.notes, *filter(None, [too_few_words(d.path, len(words), d.val_fraction, d.test_fraction)])]
+        warnings = [
+            *words.notes,
+            *filter(None, [too_few_words(d.path, len(words), d.val_fraction, d.test_fraction)]),
+        ]
         labels = split(len(words), d.val_fraction, d.test_fraction, d.split_seed)
         keep = [np.repeat(labels == i, words.lengths) for i in range(len(SPLITS))]
-        splits = {s: Split(words.ids[keep[i]], words.lengths[labels == i], len(words.vocab))
-                  for i, s in enumerate(SPLITS)}
+        splits = {
+            s: Split(words.ids[keep[i]], words.lengths[labels == i], len(words.vocab))
+            for i, s in enumerate(SPLITS)
+        }
         _loaded[key] = words, splits, warnings
     words, splits, warnings = _loaded[key]
     for warning in warnings:
         log.warning(warning)
-    log.info("%d words, vocabulary of %d: %d/%d/%d predictions in train/val/test", len(words), len(words.vocab),
-             *(splits[s].total for s in SPLITS))
+    log.info(
+        "%d words, vocabulary of %d: %d/%d/%d predictions in train/val/test",
+        len(words),
+        len(words.vocab),
+        *(splits[s].total for s in SPLITS),
+    )
     return words, splits
 
 
@@ -82,13 +101,19 @@ def build(cfg, vocab_size, device):
     it would not fit in memory."""
     name, entry = named(cfg.model._target_)
     if entry is None:
-        raise MakemoreError(f"bad config value model._target_={cfg.model._target_}: must name one of the models, "
-                            f"as conf/model/*.yaml do")
+        raise MakemoreError(
+            f"bad config value model._target_={cfg.model._target_}: must name one of the models, "
+            f"as conf/model/*.yaml do"
+        )
     given = OmegaConf.to_container(cfg.model)  # interpolations as written
-    for f in fields(entry.config):  # a key the model takes from the run's top level (context, smoothing) is set there
+    for f in fields(
+        entry.config
+    ):  # a key the model takes from the run's top level (context, smoothing) is set there
         if isinstance(f.default, str) and f.default.startswith("${") and given.get(f.name) != f.default:
             key, value = f.default[2:-1], OmegaConf.select(cfg, f"model.{f.name}")
-            raise MakemoreError(f"model.{f.name}={value}: the model takes {key} from the run, so give {key}={value}")
+            raise MakemoreError(
+                f"model.{f.name}={value}: the model takes {key} from the run, so give {key}={value}"
+            )
     config = OmegaConf.to_object(cfg.model)
     memory.check_model(entry.cls, config, vocab_size)
     torch.manual_seed(cfg.seed)
@@ -115,8 +140,10 @@ def check_run(cfg, model, splits, longest, state):
     optimizer torch would refuse, a checkpoint's training state that cannot continue this run, and steps,
     samples or a picture that would not fit in memory."""
     if not model.windowed and longest + 1 > cfg.context:
-        raise MakemoreError(f"context={cfg.context} is shorter than the longest word of {cfg.data.path!r} and its "
-                            f"end ({longest + 1} tokens), which a sequence model reads whole: use context=null")
+        raise MakemoreError(
+            f"context={cfg.context} is shorter than the longest word of {cfg.data.path!r} and its "
+            f"end ({longest + 1} tokens), which a sequence model reads whole: use context=null"
+        )
     trains = any(p.requires_grad for p in model.parameters()) and cfg.steps > 0
     if trains:
         check_optimizer(cfg)
@@ -124,23 +151,34 @@ def check_run(cfg, model, splits, longest, state):
     # replacement is a fair one however large
     examples = splits["train"].size(model)
     if trains and cfg.batch_size is not None and cfg.batch_size > examples:
-        log.warning("batch_size=%d is more than the %d %s of the train split: a minibatch draws some more than once; "
-                    "batch_size=null trains on each once a step, exactly", cfg.batch_size, examples,
-                    "predictions" if model.windowed else "words")
+        log.warning(
+            "batch_size=%d is more than the %d %s of the train split: a minibatch draws some more than once; "
+            "batch_size=null trains on each once a step, exactly",
+            cfg.batch_size,
+            examples,
+            "predictions" if model.windowed else "words",
+        )
     for check in _pass_memory(cfg, model, splits, trains):
         memory.require(*check)
     if state is not None:
         try:
             checkpoint.check_training(state, Trainer(model, cfg), lambda: Trainer(model, cfg, state))
         except checkpoint.Damaged as e:
-            raise MakemoreError(f"resume={cfg.resume}: the checkpoint cannot continue this run: {e}") from None
-    inference.check_memory(model, cfg.sample.count, cfg.sample.max_length, ("sample.count", "sample.max_length"))
+            raise MakemoreError(
+                f"resume={cfg.resume}: the checkpoint cannot continue this run: {e}"
+            ) from None
+    inference.check_memory(
+        model, cfg.sample.count, cfg.sample.max_length, ("sample.count", "sample.max_length")
+    )
     # a model with a picture of its own draws it at context 1 (asking it for the table would allocate it)
     if cfg.figures and model.context == 1 and type(model).heatmap is not LanguageModel.heatmap:
         cells = model.vocab_size * figures.CELL
         # the image, the array it is made from, and its PNG twice (the file and TensorBoard's copy): 3 bytes a pixel
-        memory.require(4 * 3 * cells**2, f"the heatmap's {model.vocab_size:,} x {model.vocab_size:,} cells "
-                       f"({cells:,} x {cells:,} pixels)", "figures=false skips it")
+        memory.require(
+            4 * 3 * cells**2,
+            f"the heatmap's {model.vocab_size:,} x {model.vocab_size:,} cells ({cells:,} x {cells:,} pixels)",
+            "figures=false skips it",
+        )
 
 
 def _pass_memory(cfg, model, splits, trains):
@@ -156,20 +194,30 @@ def _pass_memory(cfg, model, splits, trains):
     tokens = eval_tokens(V)
     at_once = min(most, max(1, tokens // 8) if model.windowed else max(1, tokens // T))
     forward, loss = memory.activations(model, T, grad=False), 3 * 4 * rows
-    yield at_once * (forward + loss + ids), f"evaluations of {at_once:,} examples at a time", \
-        _largest(cfg, model, forward, loss, ids)  # a fixed number at once: only what each costs can change
+    yield (
+        at_once * (forward + loss + ids),
+        f"evaluations of {at_once:,} examples at a time",
+        _largest(cfg, model, forward, loss, ids),
+    )  # a fixed number at once: only what each costs can change
     if not trains:
         return
     forward, loss = memory.activations(model, T, grad=True), LOSS_BYTES * rows
     per_example = forward + loss + ids
     if cfg.batch_size is not None:
-        n, what, advice = cfg.batch_size, f"minibatches of {cfg.batch_size:,} examples", "use a smaller batch_size"
+        n, what, advice = (
+            cfg.batch_size,
+            f"minibatches of {cfg.batch_size:,} examples",
+            "use a smaller batch_size",
+        )
     else:
         n = len(train.counted(model.context, model.device).X) if model.windowed else len(train.lengths)
         what = f"full-batch steps over {n:,} " + ("distinct windows" if model.windowed else "words")
         advice = "set batch_size, for minibatches"
-    yield n * per_example + memory.saved_tensors(model, T), what, \
-        advice if memory.fits(per_example) else _largest(cfg, model, forward, loss, ids)
+    yield (
+        n * per_example + memory.saved_tensors(model, T),
+        what,
+        advice if memory.fits(per_example) else _largest(cfg, model, forward, loss, ids),
+    )
 
 
 def _largest(cfg, model, forward, loss, ids):
@@ -212,9 +260,13 @@ class Trainer:
     def state(self, rng, logged):
         """`rng`: the generator as it was before this step's draw; `logged`: whether this step's scalars are
         already written (a resumed run then does not write them again)."""
-        return {"rng": rng, "since": self.since(), "logged": logged,
-                "optimizer": self.optimizer.state_dict() if self.optimizer else None,
-                "scheduler": self.scheduler.state_dict() if self.scheduler else None}
+        return {
+            "rng": rng,
+            "since": self.since(),
+            "logged": logged,
+            "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+        }
 
     def nll(self, model, train):
         """The training NLL of a step: of a minibatch the generator draws, or of the whole split."""
@@ -224,7 +276,9 @@ class Trainer:
         return train.examples(index, model).to(model.device).nll(model)
 
     def step(self, model, loss):
-        model.zero_grad(set_to_none=True)  # the optimizer's zero_grad does the same, at several times the cost
+        model.zero_grad(
+            set_to_none=True
+        )  # the optimizer's zero_grad does the same, at several times the cost
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
@@ -261,24 +315,34 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
         if signals.received:
             stop(signals, step, trainer, pending)
         evaluating = step % cfg.eval_interval == 0 or step == steps
-        if evaluating:  # what a checkpoint of this step continues from: the state before this step's draw and pass
+        if (
+            evaluating
+        ):  # what a checkpoint of this step continues from: the state before this step's draw and pass
             rng, statistics = trainer.g.get_state(), running_statistics(model)
-        if watch:  # the diagnostics are of an evaluation's own training pass, logged before its optimizer step
+        if (
+            watch
+        ):  # the diagnostics are of an evaluation's own training pass, logged before its optimizer step
             watch.step = step if evaluating and first <= step < steps else None
         nll = trainer.nll(model, train)
         loss = model.penalized(nll, cfg.reg)
-        if step == steps:  # a pass that logs the last loss, and takes no step: the model stays as it was trained
+        if (
+            step == steps
+        ):  # a pass that logs the last loss, and takes no step: the model stays as it was trained
             model.load_state_dict(statistics, strict=False)
         if step >= first:
             pending.losses.append((step, loss.detach()))
             if cfg.batch_size is not None:
                 trainer.nlls.append(nll.detach())
             if evaluating:
-                with holding(model, statistics):  # evaluated as its checkpoint holds it, before this step's pass
+                with holding(
+                    model, statistics
+                ):  # evaluated as its checkpoint holds it, before this step's pass
                     evaluate(model, splits, cfg, trainer, pending, step, nll)
                 bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
                 pending.checkpoint(step, trainer.state(rng, True), statistics, last=step == steps)
-            elif len(pending.losses) >= WRITE_EVERY:  # between far-apart evaluations too: a stop never waits long
+            elif (
+                len(pending.losses) >= WRITE_EVERY
+            ):  # between far-apart evaluations too: a stop never waits long
                 pending.write()
         if step < steps:
             trainer.step(model, loss)
@@ -316,7 +380,9 @@ def flat_line(model, splits, cfg, trainer, pending, first, signals):
             stop(signals, step, trainer, pending)
         pending.losses.append((step, loss))
         if step % cfg.eval_interval == 0 or step == cfg.steps:
-            pending.scalars += [("train/nll", nll.item(), step)] + ([("val/nll", val, step)] if val is not None else [])
+            pending.scalars += [("train/nll", nll.item(), step)] + (
+                [("val/nll", val, step)] if val is not None else []
+            )
             bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
             pending.checkpoint(step, trainer.state(trainer.g.get_state(), True), last=step == cfg.steps)
         elif len(pending.losses) >= WRITE_EVERY:
@@ -325,7 +391,9 @@ def flat_line(model, splits, cfg, trainer, pending, first, signals):
 
 def progress(start, steps):
     """The steps from `start` on, with a progress bar on a terminal (none in a pipe)."""
-    return tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5)
+    return tqdm(
+        range(start, steps + 1), initial=start, total=steps + 1, disable=None, leave=False, mininterval=0.5
+    )
 
 
 def stop(signals, step, trainer, pending):
@@ -357,13 +425,17 @@ class Pending:
         """Write them; stop the run at the first train/loss that is not finite, or train/nll that diverged."""
         values = torch.stack([loss for _, loss in self.losses]).tolist() if self.losses else []
         losses = [(step, "train/loss", value) for (step, _), value in zip(self.losses, values)]
-        for step, tag, value in sorted(losses + [(step, tag, value) for tag, value, step in self.scalars],
-                                       key=lambda scalar: scalar[0]):  # in step order: the first fault stops it
+        for step, tag, value in sorted(
+            losses + [(step, tag, value) for tag, value, step in self.scalars], key=lambda scalar: scalar[0]
+        ):  # in step order: the first fault stops it
             if tag == "train/loss" and not math.isfinite(value):
                 self.stop(step, f"the loss became {value}")
             if tag == "train/nll" and value > DIVERGED * math.log(self.V):
-                self.stop(step, f"the train NLL became {value:.6g}, more than {DIVERGED} times a uniform guess's "
-                                f"(log {self.V} = {math.log(self.V):.4f}): the training diverged")
+                self.stop(
+                    step,
+                    f"the train NLL became {value:.6g}, more than {DIVERGED} times a uniform guess's "
+                    f"(log {self.V} = {math.log(self.V):.4f}): the training diverged",
+                )
             self.writer.add_scalar(tag, value, step)
         # wait while TensorBoard's writer thread writes them: it then has the interpreter to itself, and does not
         # take turns with the steps that follow, each turn a slice of the interpreter's time
@@ -372,9 +444,15 @@ class Pending:
         self.losses, self.scalars = [], []
 
     def stop(self, step, what):
-        kept = f"{self.save.path} of step {self.saved} is kept" if self.saved is not None else "nothing was saved"
-        raise MakemoreError(f"training stopped at step {step}: {what} (is lr={self.cfg.lr}, or a setting of the "
-                            f"optimizer, too large?); {kept}")
+        kept = (
+            f"{self.save.path} of step {self.saved} is kept"
+            if self.saved is not None
+            else "nothing was saved"
+        )
+        raise MakemoreError(
+            f"training stopped at step {step}: {what} (is lr={self.cfg.lr}, or a setting of the "
+            f"optimizer, too large?); {kept}"
+        )
 
 
 def where_from(drawn, splits):
@@ -393,13 +471,19 @@ def resumed(cfg):
     path = path / "checkpoint.pt" if path.is_dir() else path
     _, _, state = checkpoint.load(path)
     then, now = flat(state["config"]), flat(OmegaConf.to_container(cfg, resolve=True))
-    for key in sorted(set(then) | set(now), key=lambda k: (k.count("."), k)):  # the card's keys before model.*
+    for key in sorted(
+        set(then) | set(now), key=lambda k: (k.count("."), k)
+    ):  # the card's keys before model.*
         if key.split(".")[0] not in RESUMABLE and then.get(key) != now.get(key):
-            raise MakemoreError(f"resume={cfg.resume}: {key} is {now.get(key)} here but {then.get(key)} in the "
-                                f"checkpoint; resume with the run's own config (only "
-                                f"{', '.join(sorted(RESUMABLE))} may change)")
+            raise MakemoreError(
+                f"resume={cfg.resume}: {key} is {now.get(key)} here but {then.get(key)} in the "
+                f"checkpoint; resume with the run's own config (only "
+                f"{', '.join(sorted(RESUMABLE))} may change)"
+            )
     if state["step"] > cfg.steps:
-        raise MakemoreError(f"resume={cfg.resume}: the checkpoint is at step {state['step']}, past steps={cfg.steps}")
+        raise MakemoreError(
+            f"resume={cfg.resume}: the checkpoint is at step {state['step']}, past steps={cfg.steps}"
+        )
     log.info("resuming %s from step %d", path, state["step"])
     return state
 
@@ -419,24 +503,32 @@ def run(cfg, out):
         cfg.sample.max_length = longest + 10
     metric = cfg.optimized_metric.split("/")[0]
     if sweeping() and not splits[metric].total:
-        raise MakemoreError(f"optimized_metric={cfg.optimized_metric}, but the {metric} split is empty: set "
-                            f"data.{metric}_fraction > 0, or optimize another split's NLL")
+        raise MakemoreError(
+            f"optimized_metric={cfg.optimized_metric}, but the {metric} split is empty: set "
+            f"data.{metric}_fraction > 0, or optimize another split's NLL"
+        )
     out, state = Path(out), resumed(cfg) if cfg.resume else None
     model = build(cfg, len(words.vocab), device)
     if state is not None:
         if state["itos"] != words.vocab.itos:
-            raise MakemoreError(f"resume={cfg.resume}: the checkpoint's vocabulary differs from {cfg.data.path}'s")
+            raise MakemoreError(
+                f"resume={cfg.resume}: the checkpoint's vocabulary differs from {cfg.data.path}'s"
+            )
         model.load_state_dict(state["state_dict"])
     model.fit(splits["train"])
     check_run(cfg, model, splits, longest, state)
     ignored = not_applying(cfg, model)
     for key in sorted(typed() & set(ignored)):
-        log.warning("%s=%s does not apply to the %s model: it is ignored", key, cfg[key], named(cfg.model._target_)[0])
+        log.warning(
+            "%s=%s does not apply to the %s model: it is ignored", key, cfg[key], named(cfg.model._target_)[0]
+        )
     config = OmegaConf.to_container(cfg, resolve=True)
     save = checkpoint.Checkpoints(out / "checkpoint.pt", model, words.vocab, config)
     start = 0 if state is None else state["step"]
     # a long queue: adding a scalar never waits for the writer thread (it would, with the default of 10)
-    with SummaryWriter(str(out), purge_step=start + state["logged"] if state else None, max_queue=10_000) as writer:
+    with SummaryWriter(
+        str(out), purge_step=start + state["logged"] if state else None, max_queue=10_000
+    ) as writer:
         board.log_hparams(writer, cfg, ignored)
         fit(model, splits, cfg, writer, save, start, state)
         with caught(signal.SIGINT, signal.SIGTERM) as signals:  # acted on once every output is written
@@ -456,8 +548,15 @@ def write_outputs(model, splits, vocab, cfg, writer, out):
         nlls = {s: splits[s].nll(model).item() if splits[s].total else None for s in SPLITS}
     if nlls["test"] is not None:
         writer.add_scalar("test/nll", nlls["test"], cfg.steps)
-    drawn = sample(model, cfg.sample.count, cfg.seed, cfg.sample.batched, cfg.sample.temperature,
-                   cfg.sample.top_k, cfg.sample.max_length)
+    drawn = sample(
+        model,
+        cfg.sample.count,
+        cfg.seed,
+        cfg.sample.batched,
+        cfg.sample.temperature,
+        cfg.sample.top_k,
+        cfg.sample.max_length,
+    )
     names = [vocab.decode(w) for w in drawn]
     replace(out / "samples.txt", lambda tmp: Path(tmp).write_text("".join(n + "\n" for n in names)))
     novelty = where_from(drawn, splits)
@@ -472,7 +571,10 @@ def write_outputs(model, splits, vocab, cfg, writer, out):
 
 def write_metrics(nlls, cfg, out, begin, ignored):
     """metrics.json: the final NLLs, and the keys the model does not use (a sweep's summary leaves them blank)."""
-    metrics = {f"{s}_nll": v for s, v in nlls.items()} | {"steps": cfg.steps, "seconds": time.perf_counter() - begin,
-                                                          "not_applying": ignored}
+    metrics = {f"{s}_nll": v for s, v in nlls.items()} | {
+        "steps": cfg.steps,
+        "seconds": time.perf_counter() - begin,
+        "not_applying": ignored,
+    }
     replace(out / "metrics.json", lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
     log.info("metrics: %s", metrics)

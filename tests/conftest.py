@@ -8,8 +8,8 @@ import subprocess
 import pytest
 import torch
 from filelock import FileLock
-
 from helpers import FINISHED, NAMES, cli, compose_config
+
 from makemore.training import run
 
 torch.set_num_threads(1)  # as every run does (threads=1): on these tensor sizes more threads only cost
@@ -55,8 +55,11 @@ def train_run(tmp_path):
 def once(tmp_path_factory, name, command):
     """Run a CLI command into the folder `name` once for the whole session, whichever pytest-xdist worker needs it
     first (the others wait for it): (folder, the finished process)."""
-    root = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else \
-        tmp_path_factory.getbasetemp()
+    root = (
+        tmp_path_factory.getbasetemp().parent
+        if os.environ.get("PYTEST_XDIST_WORKER")
+        else tmp_path_factory.getbasetemp()
+    )
     out, done = root / name, root / f"{name}.json"
     with FileLock(root / f"{name}.lock"):
         if not done.exists():
@@ -76,6 +79,18 @@ def finished_run(tmp_path_factory):
 def sweep(tmp_path_factory):
     """A real 2x2 sweep through the CLI: counts and neural, two seeds each, without heatmaps; (sweep folder, the
     finished process)."""
-    return once(tmp_path_factory, "sweep", ["train.py", "-m", "hydra.sweep.dir={out}", f"data.path={NAMES}",
-                                            "model=counts,neural", "seed=1,2", "steps=10", "sample.count=3",
-                                            "figures=false"])
+    return once(
+        tmp_path_factory,
+        "sweep",
+        [
+            "train.py",
+            "-m",
+            "hydra.sweep.dir={out}",
+            f"data.path={NAMES}",
+            "model=counts,neural",
+            "seed=1,2",
+            "steps=10",
+            "sample.count=3",
+            "figures=false",
+        ],
+    )

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from helpers import whole
+
 from makemore.batches import Split, distinct_rows
 from makemore.data import read_words, split
 
@@ -35,7 +35,10 @@ def test_counted_windows_match_the_lectures_loop(names_subset, context):
 def test_counts_of_every_split_add_up_to_the_whole(names_subset):
     words = read_words(names_subset)
     labels = split(len(words), 0.1, 0.1, 42)
-    parts = [Split(words.ids[np.repeat(labels == i, words.lengths)], words.lengths[labels == i], 27) for i in range(3)]
+    parts = [
+        Split(words.ids[np.repeat(labels == i, words.lengths)], words.lengths[labels == i], 27)
+        for i in range(3)
+    ]
     total = {}
     for part in parts:
         assert part.total > 0

@@ -13,8 +13,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
-
 from helpers import NAMES, ROOT, cli, compose_config, events, hparams_of, metrics, scalars
+
 from makemore import checkpoint
 from makemore.training import run
 
@@ -45,9 +45,15 @@ def check_run_folder(folder, steps):
 def test_python_train_py_model_neural_reg_0_01(clone):
     proc = cli(TRAIN, "model=neural", "reg=0.01", cwd=clone)
     (folder,) = (clone / "runs").glob("*/*")
-    assert folder.name.endswith("_model=neural,reg=0.01") and f"run folder: runs/{folder.parent.name}" in proc.stdout
+    assert (
+        folder.name.endswith("_model=neural,reg=0.01")
+        and f"run folder: runs/{folder.parent.name}" in proc.stdout
+    )
     model, state = check_run_folder(folder, steps=100)
-    assert type(model).__name__ == "Neural" and (state["config"]["reg"], state["config"]["lr"]) == (0.01, 50.0)
+    assert type(model).__name__ == "Neural" and (state["config"]["reg"], state["config"]["lr"]) == (
+        0.01,
+        50.0,
+    )
     hparams = hparams_of(folder)
     assert hparams["reg"].number_value == 0.01 and hparams["model"].string_value == "neural"
     assert math.isnan(hparams["smoothing"].number_value)  # the counts model's key: it changes nothing here
@@ -62,7 +68,10 @@ def test_the_cards_keys_reach_the_model_they_apply_to(train_run, names_subset):
     neural, _ = train_run("model=neural", "lr=10", "seed=3", data, "sample.count=0")
     state = checkpoint.load(neural / "checkpoint.pt")[2]
     assert state["optimizer"]["param_groups"][0]["lr"] == 10 and state["config"]["seed"] == 3
-    assert scalars(neural)["train/loss"] != scalars(train_run("model=neural", "lr=50", "seed=3", data)[0])["train/loss"]
+    assert (
+        scalars(neural)["train/loss"]
+        != scalars(train_run("model=neural", "lr=50", "seed=3", data)[0])["train/loss"]
+    )
 
 
 def test_a_long_form_of_a_card_key_is_refused_with_the_card_key(tmp_path):
@@ -71,7 +80,8 @@ def test_a_long_form_of_a_card_key_is_refused_with_the_card_key(tmp_path):
             run(compose_config(override), tmp_path)
     proc = cli(TRAIN, "model=neural", "model.reg=0.01", f"hydra.run.dir={tmp_path}/run", check=False)
     assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
-        "error: Could not override 'model.reg'; reg is a key of the run, not of the model: give reg=<value>"]
+        "error: Could not override 'model.reg'; reg is a key of the run, not of the model: give reg=<value>"
+    ]
 
 
 @pytest.mark.slow
@@ -91,11 +101,18 @@ def test_the_cards_sweep_and_tensorboards_loss_comparison(clone):
         check_run_folder(sweep / r["folder"], steps=100)
     counts = {r["smoothing"]: float(r["val_nll"]) for r in rows if r["model"] == "counts"}
     assert counts["0"] > counts["1"]  # smoothing 1 gives the bigrams never seen in training a probability
-    assert len({r["val_nll"] for r in rows if r["model"] == "neural"}) == 2  # reg 0 and 0.01; smoothing: no change
+    assert (
+        len({r["val_nll"] for r in rows if r["model"] == "neural"}) == 2
+    )  # reg 0 and 0.01; smoothing: no change
     assert "sweep folder: runs/multirun/" in proc.stdout
 
-    server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", "runs", "--host", "127.0.0.1",
-                               "--port", "0"], cwd=clone, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", "runs", "--host", "127.0.0.1", "--port", "0"],
+        cwd=clone,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base, runs, deadline = None, [], time.monotonic() + 60
         while base is None:
@@ -110,7 +127,9 @@ def test_the_cards_sweep_and_tensorboards_loss_comparison(clone):
         for r in rows:
             name = f"multirun/{sweep.parent.name}/{sweep.name}/{r['folder']}"
             query = urllib.parse.urlencode({"run": name, "tag": "train/loss"})
-            points = json.load(urllib.request.urlopen(f"http://{base}/plugin/scalars/scalars?{query}", timeout=10))
+            points = json.load(
+                urllib.request.urlopen(f"http://{base}/plugin/scalars/scalars?{query}", timeout=10)
+            )
             assert [p[1] for p in points] == list(range(101))  # [wall time, step, value]
             assert points[-1][2] == pytest.approx(events(sweep / r["folder"]).Scalars("train/loss")[-1].value)
     finally:

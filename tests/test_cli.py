@@ -3,9 +3,8 @@
 import math
 
 import pytest
-from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
-
 from helpers import cli, metrics
+from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 
 RUN_FILES = {"checkpoint.pt", "samples.txt", "metrics.json", "train.log", ".hydra"}
 
@@ -17,7 +16,9 @@ def files(folder):
 def test_train_with_defaults_writes_a_complete_run_folder(finished_run):
     """`python train.py` with the defaults but the lecture's smoothing 0 (conftest's finished_run)."""
     out, proc = finished_run
-    assert RUN_FILES | {"heatmap.png"} <= files(out) and any(n.startswith("events.out.tfevents") for n in files(out))
+    assert RUN_FILES | {"heatmap.png"} <= files(out) and any(
+        n.startswith("events.out.tfevents") for n in files(out)
+    )
     samples = (out / "samples.txt").read_text().splitlines()
     assert len(samples) == 5 and set(samples) <= set(proc.stdout.splitlines())
     assert 2.4 < metrics(out)["train_nll"] < 2.5
@@ -29,8 +30,14 @@ def test_default_run_folder_is_under_runs_and_named_by_its_overrides(tmp_path):
     (tmp_path / "data" / "names.txt").write_text("emma\nolivia\nava\n")
     from helpers import ROOT
 
-    cli(str(ROOT / "train.py"), "smoothing=2", "steps=2", "data.val_fraction=0", "data.test_fraction=0",
-        cwd=tmp_path)
+    cli(
+        str(ROOT / "train.py"),
+        "smoothing=2",
+        "steps=2",
+        "data.val_fraction=0",
+        "data.test_fraction=0",
+        cwd=tmp_path,
+    )
     (folder,) = (tmp_path / "runs").glob("*/*")
     assert folder.name.endswith("_data.test_fraction=0,data.val_fraction=0,smoothing=2,steps=2")
     assert RUN_FILES <= files(folder)
@@ -55,8 +62,9 @@ def test_sweep_writes_one_complete_folder_per_job_and_tensorboard_sees_every_run
     out, _ = sweep  # conftest: model=counts,neural seed=1,2 steps=10 sample.count=3 figures=false
     folders = sorted(p for p in out.iterdir() if p.is_dir())
     jobs = [("counts", 1), ("counts", 2), ("neural", 1), ("neural", 2)]
-    assert [f.name for f in folders] == [f"{i}_figures=False,model={m},sample.count=3,seed={s},steps=10"
-                                         for i, (m, s) in enumerate(jobs)]
+    assert [f.name for f in folders] == [
+        f"{i}_figures=False,model={m},sample.count=3,seed={s},steps=10" for i, (m, s) in enumerate(jobs)
+    ]
     assert all(RUN_FILES <= files(f) for f in folders)
     runs = EventMultiplexer().AddRunsFromDirectory(str(out))
     runs.Reload()
@@ -70,8 +78,15 @@ def test_sweep_writes_one_complete_folder_per_job_and_tensorboard_sees_every_run
 
 @pytest.mark.slow
 def test_a_sweep_optimizing_an_empty_split_fails_before_training(tmp_path):
-    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path}", "data.val_fraction=0", "steps=1", "figures=false",
-               check=False)
+    proc = cli(
+        "train.py",
+        "-m",
+        f"hydra.sweep.dir={tmp_path}",
+        "data.val_fraction=0",
+        "steps=1",
+        "figures=false",
+        check=False,
+    )
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "optimized_metric=val/nll, but the val split is empty" in proc.stderr
     assert not list(tmp_path.glob("*/checkpoint.pt"))

@@ -1,10 +1,10 @@
 """Config composition: every config group, and each model's own keys, as Hydra composes them."""
 
 import pytest
-from hydra.errors import ConfigCompositionException
 import torch
-
 from helpers import compose_config
+from hydra.errors import ConfigCompositionException
+
 from makemore import MakemoreError
 from makemore.config import validate
 from makemore.models import MODELS
@@ -40,16 +40,23 @@ def test_a_model_brings_its_own_optimizer_schedule_and_steps_which_the_command_l
     cfg = compose_config("model=mlp")
     assert cfg.optimizer._target_ == "torch.optim.AdamW" and cfg.scheduler.total_steps == cfg.steps == 300
     cfg = compose_config("model=mlp", "optimizer=sgd", "optimizer.momentum=0.9", "scheduler=step", "steps=50")
-    assert (cfg.optimizer._target_, cfg.optimizer.momentum, cfg.scheduler.gamma, cfg.steps) == \
-        ("torch.optim.SGD", 0.9, 0.1, 50)
+    assert (cfg.optimizer._target_, cfg.optimizer.momentum, cfg.scheduler.gamma, cfg.steps) == (
+        "torch.optim.SGD",
+        0.9,
+        0.1,
+        50,
+    )
 
 
-@pytest.mark.parametrize("override, message", [
-    ("smoothing=-1", "smoothing=-1.0: must be a finite number >= 0"),
-    ("model.n_head=3", "model.n_embd=64: must be divisible by model.n_head=3"),
-    ("model.n_layer=0", "model.n_layer=0: must be an integer >= 1"),
-    ("seed=18446744073709551616", "seed=18446744073709551616: must be an integer in [0, 2**64 - 1]"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("smoothing=-1", "smoothing=-1.0: must be a finite number >= 0"),
+        ("model.n_head=3", "model.n_embd=64: must be divisible by model.n_head=3"),
+        ("model.n_layer=0", "model.n_layer=0: must be an integer >= 1"),
+        ("seed=18446744073709551616", "seed=18446744073709551616: must be an integer in [0, 2**64 - 1]"),
+    ],
+)
 def test_a_models_ranges_are_checked_by_its_schema(override, message):
     model = "transformer" if override.startswith("model.n_") else "counts"
     with pytest.raises(MakemoreError, match=message.replace("*", r"\*").replace("[", r"\[")):
@@ -58,6 +65,7 @@ def test_a_models_ranges_are_checked_by_its_schema(override, message):
 
 @pytest.mark.parametrize("config_name", ["sample", "score"])
 def test_the_checkpoint_commands_compose(config_name):
-    cfg = compose_config("checkpoint=x.pt", "words=[a,b]" if config_name == "score" else "count=3",
-                         config_name=config_name)
+    cfg = compose_config(
+        "checkpoint=x.pt", "words=[a,b]" if config_name == "score" else "count=3", config_name=config_name
+    )
     assert cfg.checkpoint == "x.pt"

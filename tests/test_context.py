@@ -5,12 +5,12 @@ from collections import Counter
 
 import pytest
 import torch
-
 from helpers import NAMES, compose_config, metrics, new, whole
+
 from makemore import MakemoreError, checkpoint
 from makemore.data import read_words
-from makemore.models import Counts, Neural
 from makemore.inference import sample, score
+from makemore.models import Counts, Neural
 from makemore.training import run
 
 
@@ -66,7 +66,9 @@ def test_score_reads_the_padded_context_of_each_character(names):
 def test_context_1_samples_are_the_lectures(names):
     """The lecture's own loop on the lecture's own P = (N + 1) normalized gives the same names."""
     stoi = names.vocab.stoi
-    bigrams = Counter()  # the lecture's count of each bigram, in a plain dict rather than the tensor: as fast as Python
+    bigrams = (
+        Counter()
+    )  # the lecture's count of each bigram, in a plain dict rather than the tensor: as fast as Python
     for w in NAMES.read_text().split():
         chs = ["."] + list(w) + ["."]
         bigrams.update(zip(chs, chs[1:]))
@@ -90,7 +92,9 @@ def test_context_1_samples_are_the_lectures(names):
 
 def test_a_neural_table_too_large_for_memory_is_refused_with_its_size(tmp_path):
     cfg = compose_config(f"data.path={NAMES}", "model=neural", "context=9")
-    with pytest.raises(MakemoreError, match=r"W of 7,625,597,484,987 x 27 weights need about .* GiB.*shorter context"):
+    with pytest.raises(
+        MakemoreError, match=r"W of 7,625,597,484,987 x 27 weights need about .* GiB.*shorter context"
+    ):
         run(cfg, tmp_path)
     assert not (tmp_path / "checkpoint.pt").exists()
 

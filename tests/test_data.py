@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import NAMES
 
 import makemore.data
-from helpers import NAMES
 from makemore import MakemoreError
 from makemore.data import read_words, split, too_few_words
 
@@ -52,15 +52,18 @@ def test_split_draws_the_same_permutation_as_ever():
 
 def test_a_file_too_small_for_the_held_out_fractions_gets_one_warning_line():
     assert too_few_words("x.txt", 5, 0.1, 0) == (
-        "data.path 'x.txt' has 5 words: too few for data.val_fraction=0.1 (0 validation words)")
+        "data.path 'x.txt' has 5 words: too few for data.val_fraction=0.1 (0 validation words)"
+    )
     assert too_few_words(Path("x.txt"), 5, 0.1, 0.1) == (
         "data.path 'x.txt' has 5 words: too few for data.val_fraction=0.1 and data.test_fraction=0.1 "
-        "(0 validation words, 0 test words)")
+        "(0 validation words, 0 test words)"
+    )
     assert too_few_words("x.txt", 10, 0.1, 0.1) is None and too_few_words("x.txt", 5, 0, 0) is None
     assert np.bincount(split(5, 0.1, 0.1, 0), minlength=3).tolist() == [5, 0, 0]  # as the warning says
 
 
 # --- what is read as the data -----------------------------------------------------------------------
+
 
 def lines_of(text):
     """What read_words should make of a text, by Python's string methods: the stripped nonblank lines."""
@@ -104,13 +107,17 @@ def test_lone_carriage_returns_end_lines_with_a_note(tmp_path):
     path.write_bytes(b"emma\rava\r\rolivia\r\nmia")
     words = read_words(path)
     assert words.words() == ["emma", "ava", "olivia", "mia"]
-    assert words.notes == ["Windows line endings were read as plain newlines",
-                           "3 line(s) ended in a lone '\\r' (old Mac line endings), read as plain newlines"]
+    assert words.notes == [
+        "Windows line endings were read as plain newlines",
+        "3 line(s) ended in a lone '\\r' (old Mac line endings), read as plain newlines",
+    ]
 
 
 def test_unicode_whitespace_is_stripped_but_breaks_no_line(tmp_path):
     path = tmp_path / "w.txt"
-    path.write_text("\u3000emma\u3000\n\u2028ava\xa0\nmary\u3000ann\nli\u2028\u2029lu\n\x85\xa0\n", encoding="utf-8")
+    path.write_text(
+        "\u3000emma\u3000\n\u2028ava\xa0\nmary\u3000ann\nli\u2028\u2029lu\n\x85\xa0\n", encoding="utf-8"
+    )
     words = read_words(path)
     assert words.words() == ["emma", "ava", "mary\u3000ann", "li\u2028\u2029lu"]
     assert words.notes == ["2 line(s) had surrounding whitespace, which was stripped"]
@@ -129,7 +136,9 @@ def test_a_10_mb_line_is_one_word(tmp_path):
     path.write_text(f"  {line}\nmia\n")
     words = read_words(path)
     assert words.lengths.tolist() == [len(line) - 1, 3]
-    assert words.words([1]) == ["mia"] and words.notes == ["1 line(s) had surrounding whitespace, which was stripped"]
+    assert words.words([1]) == ["mia"] and words.notes == [
+        "1 line(s) had surrounding whitespace, which was stripped"
+    ]
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 4, 5, 8])
@@ -142,10 +151,12 @@ def test_chunk_boundaries_cut_no_character_line_end_or_word(tmp_path, monkeypatc
     words = read_words(path)
     assert words.words() == lines_of(text) == ["zoë", "mary  ann", "日本", "😀", "a\u2028 b"]
     assert words.lengths.tolist() == [3, 9, 2, 1, 4]
-    assert words.notes == ["a UTF-8 byte-order mark at the start of the file was removed",
-                           "Windows line endings were read as plain newlines",
-                           "1 line(s) ended in a lone '\\r' (old Mac line endings), read as plain newlines",
-                           "3 line(s) had surrounding whitespace, which was stripped"]
+    assert words.notes == [
+        "a UTF-8 byte-order mark at the start of the file was removed",
+        "Windows line endings were read as plain newlines",
+        "1 line(s) ended in a lone '\\r' (old Mac line endings), read as plain newlines",
+        "3 line(s) had surrounding whitespace, which was stripped",
+    ]
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 1 << 20])

@@ -5,14 +5,21 @@ import math
 
 import pytest
 from google.protobuf import text_format
+from helpers import after_a_second, compose_config, events
 from tensorboard.plugins.custom_scalar.layout_pb2 import Layout
 from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
 
-from helpers import after_a_second, compose_config, events
 from makemore.models import MODELS
 from makemore.training import run
 
-SMALL = ("model.n_hidden=16", "model.n_layer=2", "batch_size=16", "eval_interval=2", "sample.count=2", "figures=false")
+SMALL = (
+    "model.n_hidden=16",
+    "model.n_layer=2",
+    "batch_size=16",
+    "eval_interval=2",
+    "sample.count=2",
+    "figures=false",
+)
 
 
 def logged(folder):
@@ -30,8 +37,14 @@ def projector(folder):
 
 
 def test_a_diagnostics_run_shows_the_lectures_four_plots_and_the_projector(train_run, names_subset):
-    out, _ = train_run("model=mlp", "model.batchnorm=true", *SMALL, f"data.path={names_subset}", "steps=4",
-                       "diagnostics=true")
+    out, _ = train_run(
+        "model=mlp",
+        "model.batchnorm=true",
+        *SMALL,
+        f"data.path={names_subset}",
+        "steps=4",
+        "diagnostics=true",
+    )
     histograms, scalar_tags, layout = logged(out)
     acc = events(out)
     for layer in ("hidden.2", "hidden.5"):  # Linear, BatchNorm1d, Tanh, twice
@@ -65,11 +78,18 @@ def test_without_diagnostics_a_run_has_none_of_them(train_run, names_subset):
 
 
 def test_a_transformer_shows_its_gelu_layers_and_embedding(train_run, names_subset):
-    out, _ = train_run("model=transformer", *MODELS["transformer"].tiny, f"data.path={names_subset}", "steps=2",
-                       "eval_interval=1", "sample.count=2", "diagnostics=true")
+    out, _ = train_run(
+        "model=transformer",
+        *MODELS["transformer"].tiny,
+        f"data.path={names_subset}",
+        "steps=2",
+        "eval_interval=1",
+        "sample.count=2",
+        "diagnostics=true",
+    )
     histograms, scalar_tags, _ = logged(out)
     gelu = [t for t in histograms if t.startswith("activations/") and t.endswith("/gradient")]
-    assert gelu and all(f"{t[:-len('gradient')]}std" in scalar_tags for t in gelu)
+    assert gelu and all(f"{t[: -len('gradient')]}std" in scalar_tags for t in gelu)
     assert "updates/wte.weight/log10_update_to_data" in scalar_tags
     assert [e.tensor_name for e in projector(out)] == ["characters/wte:00002"]  # not the positions' embedding
 

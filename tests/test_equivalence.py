@@ -4,8 +4,8 @@ loop for the neural bigram, and the per-example loss for the MLP."""
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from helpers import new, scalars
+
 from makemore import checkpoint
 from makemore.batches import Split
 from makemore.data import read_words
@@ -41,8 +41,16 @@ def lecture_training(path, steps, lr, reg, seed):
 
 
 def test_count_matrix_training_matches_the_lectures_one_hot_training(train_run, names_subset):
-    out, _ = train_run("model=neural", f"data.path={names_subset}", "data.val_fraction=0", "data.test_fraction=0",
-                       "steps=100", "lr=50", "reg=0.01", "seed=2147483647")
+    out, _ = train_run(
+        "model=neural",
+        f"data.path={names_subset}",
+        "data.val_fraction=0",
+        "data.test_fraction=0",
+        "steps=100",
+        "lr=50",
+        "reg=0.01",
+        "seed=2147483647",
+    )
     losses, W = lecture_training(names_subset, steps=100, lr=50.0, reg=0.01, seed=2147483647)
     logged = [v for _, v in scalars(out)["train/loss"]]
     assert len(logged) == 101

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 
 import pytest
 import torch
+from helpers import after_a_second, cli, compose_config, metrics, same_weights, scalars
 from torch import nn
 
-from helpers import after_a_second, cli, compose_config, metrics, same_weights, scalars
 from makemore import MakemoreError, checkpoint
 from makemore.board import hparam_values
 from makemore.config import ModelConfig
-from makemore.models import MODELS, Entry, LanguageModel, register
 from makemore.inference import sample, score
+from makemore.models import MODELS, Entry, LanguageModel, register
 from makemore.training import run
 
 SMALL = ("steps=6", "eval_interval=3", "sample.count=3", "figures=false")
@@ -26,12 +26,21 @@ def tiny(name):
 @pytest.mark.parametrize("name", list(MODELS))
 def test_a_run_resumed_halfway_is_bit_identical_for_every_model(train_run, names_subset, name):
     # a schedule with state that does not depend on `steps`, so that 3 steps resumed to 6 are the first half of 6
-    common = [*tiny(name), f"data.path={names_subset}", "scheduler=step", "scheduler.milestones=[2]",
-              "eval_interval=3", "sample.count=5", "figures=false"]
+    common = [
+        *tiny(name),
+        f"data.path={names_subset}",
+        "scheduler=step",
+        "scheduler.milestones=[2]",
+        "eval_interval=3",
+        "sample.count=5",
+        "figures=false",
+    ]
     half, _ = train_run(*common, "steps=3")
     whole, _ = train_run(*common, "steps=6")
     after_a_second(half)
-    run(compose_config(*common, "steps=6", f"resume={half}"), half)  # a resumed run writes into its own folder
+    run(
+        compose_config(*common, "steps=6", f"resume={half}"), half
+    )  # a resumed run writes into its own folder
     assert same_weights(whole, half)
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
@@ -55,18 +64,29 @@ def test_every_model_samples_and_scores_from_its_checkpoint(train_run, names_sub
 def test_each_sequence_model_trains_through_the_cli(tmp_path, names_subset):
     """One sweep over the sequence models at their default sizes, in one process: the imports once."""
     names = ["rnn", "gru", "bow", "transformer"]
-    proc = cli("train.py", "-m", f"hydra.sweep.dir={tmp_path / 'sweep'}", f"model={','.join(names)}", "batch_size=16",
-               f"data.path={names_subset}", *SMALL)
+    proc = cli(
+        "train.py",
+        "-m",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        f"model={','.join(names)}",
+        "batch_size=16",
+        f"data.path={names_subset}",
+        *SMALL,
+    )
     assert "3 samples: " in proc.stdout
     for num, name in enumerate(names):
         (folder,) = (tmp_path / "sweep").glob(f"{num}_*model={name},*")
         m = metrics(folder)
         assert "3 samples: " in (folder / "train.log").read_text(), name
-        assert m["steps"] == 6 and all(2 < m[k] < 4 for k in ("train_nll", "val_nll", "test_nll")), name  # log 27 = 3.3 at the start
+        assert m["steps"] == 6 and all(2 < m[k] < 4 for k in ("train_nll", "val_nll", "test_nll")), (
+            name
+        )  # log 27 = 3.3 at the start
 
 
 def test_a_sequence_model_sees_the_longest_word_and_its_end(train_run, names_subset):
-    out, _ = train_run(*tiny("bow"), f"data.path={names_subset}", "steps=1", "sample.count=0", "figures=false")
+    out, _ = train_run(
+        *tiny("bow"), f"data.path={names_subset}", "steps=1", "sample.count=0", "figures=false"
+    )
     longest = max(len(w) for w in names_subset.read_text().split())
     assert torch.load(out / "checkpoint.pt", weights_only=True)["config"]["model"]["context"] == longest + 1
 
@@ -88,13 +108,22 @@ def test_the_device_auto_runs_on_the_cpu_here(train_run, names_subset):
 
 
 def test_sampling_of_a_sequence_model_stops_at_max_length(train_run, names_subset):
-    out, _ = train_run(*tiny("rnn"), f"data.path={names_subset}", "steps=1", "sample.count=30", "sample.max_length=4",
-                       "sample.temperature=5", "figures=false")
+    out, _ = train_run(
+        *tiny("rnn"),
+        f"data.path={names_subset}",
+        "steps=1",
+        "sample.count=30",
+        "sample.max_length=4",
+        "sample.temperature=5",
+        "figures=false",
+    )
     assert max(len(n) for n in (out / "samples.txt").read_text().split("\n")) <= 4
 
 
 def test_a_word_longer_than_a_sequence_models_context_is_refused_when_scored(train_run, names_subset):
-    out, _ = train_run(*tiny("transformer"), f"data.path={names_subset}", "steps=1", "sample.count=0", "figures=false")
+    out, _ = train_run(
+        *tiny("transformer"), f"data.path={names_subset}", "steps=1", "sample.count=0", "figures=false"
+    )
     model, vocab, _ = checkpoint.load(out / "checkpoint.pt")
     with pytest.raises(MakemoreError, match="longer than the model sees"):
         score(model, vocab, ["a" * 40])
@@ -103,14 +132,22 @@ def test_a_word_longer_than_a_sequence_models_context_is_refused_when_scored(tra
 @pytest.mark.parametrize("name", ["rnn", "transformer"])
 def test_a_sequence_model_samples_no_word_longer_than_it_scores(train_run, names_subset, name):
     """Sampling read only the last `context` tokens, and went on past the context: words that score refused."""
-    out, _ = train_run(*tiny(name), f"data.path={names_subset}", "steps=1", "sample.count=30", "sample.max_length=100",
-                       "sample.temperature=5", "figures=false")
+    out, _ = train_run(
+        *tiny(name),
+        f"data.path={names_subset}",
+        "steps=1",
+        "sample.count=30",
+        "sample.max_length=100",
+        "sample.temperature=5",
+        "figures=false",
+    )
     model, vocab, _ = checkpoint.load(out / "checkpoint.pt")
     names = (out / "samples.txt").read_text().split()
     assert max(map(len, names)) == model.context - 1 and all(map(math.isfinite, score(model, vocab, names)))
 
 
 # --- a model added as the README says: a module, a registry entry, a config file ------------------------------
+
 
 @dataclass
 class UnigramConfig(ModelConfig):
@@ -135,7 +172,8 @@ def unigram(tmp_path):
     register("unigram", Entry(Unigram, UnigramConfig, ("batch_size=16",)))
     (tmp_path / "conf" / "model").mkdir(parents=True)
     (tmp_path / "conf" / "model" / "unigram.yaml").write_text(
-        "# @package _global_\ndefaults:\n  - /model_schema: unigram\n\ncontext: null\nlr: 0.1\n")
+        "# @package _global_\ndefaults:\n  - /model_schema: unigram\n\ncontext: null\nlr: 0.1\n"
+    )
     yield [f"hydra.searchpath=[file://{tmp_path / 'conf'}]", *tiny("unigram")]
     del MODELS["unigram"]
 

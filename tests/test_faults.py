@@ -13,10 +13,19 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import (
+    ROOT,
+    after_a_second,
+    assert_clear_error,
+    cli,
+    compose_config,
+    metrics,
+    same_weights,
+    scalars,
+    wait_for,
+)
 from hydra.errors import MissingConfigException
 
-from helpers import (ROOT, after_a_second, assert_clear_error, cli, compose_config, metrics, same_weights, scalars,
-                     wait_for)
 from makemore import MakemoreError, checkpoint
 from makemore.cli import one_line
 from makemore.terminal import INTERRUPTED
@@ -27,16 +36,31 @@ OUTPUTS = ("checkpoint.pt", "samples.txt", "metrics.json")
 
 # --- config values -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("override, key", [
-    ("smoothing=-1", "smoothing"), ("model=neural reg=-0.1", "reg"),
-    ("model=mlp model.n_embd=0", "model.n_embd"), ("lr=0", "lr"),
-    ("lr=inf", "lr"), ("steps=-1", "steps"),
-    ("data.val_fraction=1", "data.val_fraction"), ("data.test_fraction=-0.1", "data.test_fraction"),
-    ("sample.count=-5", "sample.count"), ("sample.temperature=0", "sample.temperature"),
-    ("sample.top_k=0", "sample.top_k"), ("context=0", "context"), ("batch_size=0", "batch_size"),
-    ("eval_interval=0", "eval_interval"), ("threads=0", "threads"), ("seed=-1", "seed"),
-    ("device=tpu", "device"), ("optimized_metric=loss", "optimized_metric"), ("resume=''", "resume"),
-])
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("smoothing=-1", "smoothing"),
+        ("model=neural reg=-0.1", "reg"),
+        ("model=mlp model.n_embd=0", "model.n_embd"),
+        ("lr=0", "lr"),
+        ("lr=inf", "lr"),
+        ("steps=-1", "steps"),
+        ("data.val_fraction=1", "data.val_fraction"),
+        ("data.test_fraction=-0.1", "data.test_fraction"),
+        ("sample.count=-5", "sample.count"),
+        ("sample.temperature=0", "sample.temperature"),
+        ("sample.top_k=0", "sample.top_k"),
+        ("context=0", "context"),
+        ("batch_size=0", "batch_size"),
+        ("eval_interval=0", "eval_interval"),
+        ("threads=0", "threads"),
+        ("seed=-1", "seed"),
+        ("device=tpu", "device"),
+        ("optimized_metric=loss", "optimized_metric"),
+        ("resume=''", "resume"),
+    ],
+)
 def test_an_out_of_range_value_is_refused_before_any_work(tmp_path, override, key):
     with pytest.raises(MakemoreError, match=rf"bad config value {key}=.*: must be"):
         run(compose_config(*override.split()), tmp_path)
@@ -71,12 +95,19 @@ def test_an_unknown_model_is_named_with_the_models_there_are():
 
 # --- data --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content, message", [
-    (None, "does not exist"), ("dir", "is a directory"), ("under a file", "cannot be read: Not a directory"),
-    (b"", "holds no words"),
-    (b"\n  \n\t\n", "holds no words"), (b"emma\n\xff\xfeolivia\n", r"is not UTF-8 text \(byte 5 "),
-    (b"a.b\n", "reserved for the start/end token"),
-])
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "does not exist"),
+        ("dir", "is a directory"),
+        ("under a file", "cannot be read: Not a directory"),
+        (b"", "holds no words"),
+        (b"\n  \n\t\n", "holds no words"),
+        (b"emma\n\xff\xfeolivia\n", r"is not UTF-8 text \(byte 5 "),
+        (b"a.b\n", "reserved for the start/end token"),
+    ],
+)
 def test_bad_data_file_is_named_in_one_line(tmp_path, content, message):
     path = tmp_path / "words.txt"
     if content == "dir":
@@ -119,41 +150,63 @@ def test_scoring_a_character_outside_the_vocabulary_is_one_line(finished_run):
 
 # --- faults during training --------------------------------------------------------------------------
 
+
 @pytest.mark.slow  # in-process: test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds
 def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     """Momentum past 1 grows the loss geometrically, finite for some 60 steps: the run ended as a normal one."""
-    proc = cli("train.py", f"hydra.run.dir={tmp_path}", "model=neural", "optimizer.momentum=2", "checkpoint_seconds=0",
-               check=False)  # a checkpoint at every evaluation
+    proc = cli(
+        "train.py",
+        f"hydra.run.dir={tmp_path}",
+        "model=neural",
+        "optimizer.momentum=2",
+        "checkpoint_seconds=0",
+        check=False,
+    )  # a checkpoint at every evaluation
     assert_clear_error(proc, "train NLL became", "the training diverged", "lr=50.0", "checkpoint.pt of step")
     # shown once, on stderr, and kept in the log
     assert "diverged" not in proc.stdout and "diverged" in (tmp_path / "train.log").read_text()
     stopped, kept = (int(w) for w in re.findall(r"step (\d+)", proc.stderr))
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
-    assert state["step"] == kept == (stopped - 1) // 10 * 10 and torch.isfinite(state["state_dict"]["W"]).all()
+    assert (
+        state["step"] == kept == (stopped - 1) // 10 * 10 and torch.isfinite(state["state_dict"]["W"]).all()
+    )
     assert not (tmp_path / "metrics.json").exists()
 
 
 def test_a_loss_that_overflows_between_evaluations_stops_the_run_at_its_step(train_run, names_subset):
     with pytest.raises(MakemoreError, match=r"the loss became inf .*checkpoint.pt of step 0 is kept") as e:
-        train_run("model=neural", f"data.path={names_subset}", "lr=1e6", "eval_interval=100", "checkpoint_seconds=0")
+        train_run(
+            "model=neural", f"data.path={names_subset}", "lr=1e6", "eval_interval=100", "checkpoint_seconds=0"
+        )
     stopped = int(re.search(r"stopped at step (\d+)", str(e.value))[1])
     assert 0 < stopped < 100  # before the evaluation that would have found the NLL past the bound
 
 
 def test_an_lr_too_large_to_converge_but_stable_is_a_result_not_a_divergence(train_run, names_subset):
-    out, _ = train_run("model=neural", f"data.path={names_subset}", "lr=1000", "sample.count=0", "figures=false")
-    assert 2 * math.log(27) < metrics(out)["train_nll"] < 20 * math.log(27)  # worse than a uniform guess: said so
+    out, _ = train_run(
+        "model=neural", f"data.path={names_subset}", "lr=1000", "sample.count=0", "figures=false"
+    )
+    assert (
+        2 * math.log(27) < metrics(out)["train_nll"] < 20 * math.log(27)
+    )  # worse than a uniform guess: said so
 
 
-def test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds(train_run,
-                                                                                            names_subset):
+def test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds(
+    train_run, names_subset
+):
     with pytest.raises(MakemoreError, match=r"the training diverged .*checkpoint.pt of step 0 is kept") as e:
-        train_run("model=neural", f"data.path={names_subset}", "optimizer.momentum=2", "eval_interval=1",
-                  "checkpoint_seconds=3600")
+        train_run(
+            "model=neural",
+            f"data.path={names_subset}",
+            "optimizer.momentum=2",
+            "eval_interval=1",
+            "checkpoint_seconds=3600",
+        )
     stopped = int(re.search(r"stopped at step (\d+)", str(e.value))[1])
     assert stopped > 1  # evaluations came between, and wrote no checkpoint
-    out, _ = train_run("model=neural", f"data.path={names_subset}", "steps=30", "eval_interval=1",
-                       "checkpoint_seconds=3600")
+    out, _ = train_run(
+        "model=neural", f"data.path={names_subset}", "steps=30", "eval_interval=1", "checkpoint_seconds=3600"
+    )
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 30  # the last step always writes
     assert [s for s, _ in scalars(out)["train/loss"]] == list(range(31))  # and every scalar is written
 
@@ -164,8 +217,14 @@ def test_ctrl_c_before_training_is_one_line(tmp_path, many_names, moment):
     out = tmp_path / "run"
     cmd = [sys.executable, "train.py", f"hydra.run.dir={out}", f"data.path={many_names}", "model=neural"]
     # with SIGINT as a terminal delivers it, also where this test runs as a background job that ignores it
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     if moment == "importing torch":
         wait_for(Path(f"/proc/{proc.pid}/maps"), has="libtorch_cpu")
     else:
@@ -188,11 +247,19 @@ def test_ctrl_c_while_the_sample_command_imports_torch_is_one_line(finished_run)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum, code, model", [(signal.SIGINT, 130, "neural"), (signal.SIGTERM, 143, "counts")])
+@pytest.mark.parametrize(
+    "signum, code, model", [(signal.SIGINT, 130, "neural"), (signal.SIGTERM, 143, "counts")]
+)
 def test_a_signal_saves_the_current_step_and_prints_the_command_that_resumes(tmp_path, signum, code, model):
     out = tmp_path / "lr=50,model=neural"  # named as run folders are: an unquoted override cannot hold it
-    cmd = [sys.executable, "train.py", f"hydra.run.dir='{out}'", f"model={model}", "steps=100000000",
-           "eval_interval=1000000"]
+    cmd = [
+        sys.executable,
+        "train.py",
+        f"hydra.run.dir='{out}'",
+        f"model={model}",
+        "steps=100000000",
+        "eval_interval=1000000",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(out / "checkpoint.pt")  # written at step 0: training is under way
     time.sleep(0.5)
@@ -201,7 +268,9 @@ def test_a_signal_saves_the_current_step_and_prints_the_command_that_resumes(tmp
     assert proc.returncode == code and "Traceback" not in stderr
     step = torch.load(out / "checkpoint.pt", weights_only=True)["step"]
     said, _, command = stderr.strip().partition("; to continue, run ")
-    assert step > 0 and said == f"error: {signal.Signals(signum).name} at step {step}: saved {out}/checkpoint.pt"
+    assert (
+        step > 0 and said == f"error: {signal.Signals(signum).name} at step {step}: saved {out}/checkpoint.pt"
+    )
     assert [s for s, _ in scalars(out)["train/loss"]] == list(range(step))  # flushed: every step before it
     # the command as a shell reads it continues the run (here to 3 steps further, not to 100M)
     argv = [f"steps={step + 3}" if a.startswith("steps=") else a for a in shlex.split(command)]
@@ -213,8 +282,16 @@ def test_a_signal_saves_the_current_step_and_prints_the_command_that_resumes(tmp
 
 @pytest.mark.slow
 def test_ctrl_c_in_a_sweep_stops_the_whole_sweep(tmp_path):
-    cmd = [sys.executable, "train.py", "-m", f"hydra.sweep.dir={tmp_path}", "seed=1,2", "steps=100000000",
-           "eval_interval=1000000", "figures=false"]
+    cmd = [
+        sys.executable,
+        "train.py",
+        "-m",
+        f"hydra.sweep.dir={tmp_path}",
+        "seed=1,2",
+        "steps=100000000",
+        "eval_interval=1000000",
+        "figures=false",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(tmp_path / "0_eval_interval=1000000,figures=False,seed=1,steps=100000000" / "checkpoint.pt")
     proc.send_signal(signal.SIGINT)
@@ -230,7 +307,9 @@ def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_
     half, _ = train_run(*common, "steps=50")
     whole, _ = train_run(*common, "steps=100")
     after_a_second(half)
-    run(compose_config(*common, "steps=100", f"resume={half}"), half)  # in its own folder, as train.py resumes
+    run(
+        compose_config(*common, "steps=100", f"resume={half}"), half
+    )  # in its own folder, as train.py resumes
     assert torch.load(half / "checkpoint.pt", weights_only=True)["step"] == 100 and same_weights(whole, half)
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
@@ -246,8 +325,15 @@ def test_resume_with_another_config_is_refused(train_run, names_subset, tmp_path
 
 @pytest.mark.slow
 def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
-    cmd = [sys.executable, "train.py", f"hydra.run.dir={tmp_path}", "context=2", "steps=100000000", "eval_interval=1",
-           "checkpoint_seconds=0"]  # a checkpoint every step
+    cmd = [
+        sys.executable,
+        "train.py",
+        f"hydra.run.dir={tmp_path}",
+        "context=2",
+        "steps=100000000",
+        "eval_interval=1",
+        "checkpoint_seconds=0",
+    ]  # a checkpoint every step
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(tmp_path / "checkpoint.pt")
@@ -275,6 +361,7 @@ def test_a_failed_sweep_job_leaves_the_others_whole_and_a_row_saying_so(tmp_path
 
 
 # --- checkpoints from elsewhere ------------------------------------------------------------------------
+
 
 class CreatesAFile:
     """Unpickling this runs code: it creates the file `path`."""

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-
 from helpers import after_a_second, compose_config, metrics, new, same_weights, scalars
+
 from makemore import checkpoint
 from makemore.batches import Split
 from makemore.data import read_words
@@ -16,9 +16,14 @@ PART3 = ("model=mlp", "model.batchnorm=true")
 
 
 def test_the_batchnorm_mlp_has_the_lectures_12097_parameters():
-    model = build(compose_config(*PART3, "context=3", "model.n_embd=10", "model.n_hidden=200"), 27, torch.device("cpu"))
+    model = build(
+        compose_config(*PART3, "context=3", "model.n_embd=10", "model.n_hidden=200"), 27, torch.device("cpu")
+    )
     assert sum(p.numel() for p in model.parameters()) == 12_097
-    assert sum(p.numel() for p in build(compose_config("model=mlp"), 27, torch.device("cpu")).parameters()) == 11_897
+    assert (
+        sum(p.numel() for p in build(compose_config("model=mlp"), 27, torch.device("cpu")).parameters())
+        == 11_897
+    )
 
 
 def test_the_initialization_fixes_shrink_the_last_layer_and_give_tanh_kaimings_gain():
@@ -58,8 +63,16 @@ def test_a_full_batch_step_over_counted_windows_equals_one_over_every_example(na
 
 @pytest.mark.parametrize("batch", [[], ["batch_size=32"]])
 def test_a_batchnorm_run_resumed_halfway_is_bit_identical(train_run, names_subset, batch):
-    common = [*PART3, "model.n_hidden=16", *batch, f"data.path={names_subset}", "scheduler=step", "eval_interval=3",
-              "sample.count=5", "figures=false"]
+    common = [
+        *PART3,
+        "model.n_hidden=16",
+        *batch,
+        f"data.path={names_subset}",
+        "scheduler=step",
+        "eval_interval=3",
+        "sample.count=5",
+        "figures=false",
+    ]
     half, _ = train_run(*common, "steps=3")
     whole, _ = train_run(*common, "steps=6")
     after_a_second(half)
@@ -67,25 +80,43 @@ def test_a_batchnorm_run_resumed_halfway_is_bit_identical(train_run, names_subse
     assert same_weights(whole, half) and scalars(whole)["train/loss"] == scalars(half)["train/loss"]
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     state = torch.load(whole / "checkpoint.pt", weights_only=True)["state_dict"]
-    assert state["hidden.1.num_batches_tracked"] == 6 and not torch.equal(state["hidden.1.running_mean"],
-                                                                        torch.zeros(16))
+    assert state["hidden.1.num_batches_tracked"] == 6 and not torch.equal(
+        state["hidden.1.running_mean"], torch.zeros(16)
+    )
 
 
-def test_a_batchnorm_checkpoint_samples_one_name_at_a_time_with_its_running_statistics(train_run, names_subset):
-    out, _ = train_run(*PART3, f"data.path={names_subset}", "steps=20", "sample.count=5", "sample.batched=false",
-                       "figures=false")
+def test_a_batchnorm_checkpoint_samples_one_name_at_a_time_with_its_running_statistics(
+    train_run, names_subset
+):
+    out, _ = train_run(
+        *PART3,
+        f"data.path={names_subset}",
+        "steps=20",
+        "sample.count=5",
+        "sample.batched=false",
+        "figures=false",
+    )
     model, vocab, state = checkpoint.load(out / "checkpoint.pt")
     assert not model.training  # evaluation mode: one window's logits do not depend on the others beside it
     windows = torch.tensor([[0, 0, 5], [0, 5, 13], [1, 2, 3]])
     assert torch.allclose(model.next_logits(windows)[:1], model.next_logits(windows[:1]), atol=1e-6)
-    drawn = sample(model, 5, state["config"]["seed"], batched=False, max_length=state["config"]["sample"]["max_length"])
+    drawn = sample(
+        model, 5, state["config"]["seed"], batched=False, max_length=state["config"]["sample"]["max_length"]
+    )
     assert [vocab.decode(w) for w in drawn] == (out / "samples.txt").read_text().split("\n")[:5]
     (emma,) = score(model, vocab, ["emma"])
     assert 0 < emma < 30
 
 
 def test_the_checkpoint_holds_the_model_that_wrote_the_runs_metrics(train_run, names_subset):
-    overrides = [*PART3, f"data.path={names_subset}", "steps=7", "eval_interval=5", "sample.count=0", "figures=false"]
+    overrides = [
+        *PART3,
+        f"data.path={names_subset}",
+        "steps=7",
+        "eval_interval=5",
+        "sample.count=0",
+        "figures=false",
+    ]
     out, _ = train_run(*overrides)
     model, _, state = checkpoint.load(out / "checkpoint.pt")
     assert state["state_dict"]["hidden.1.num_batches_tracked"] == 7  # one a step; the last pass only logs

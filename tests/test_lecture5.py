@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-
 from helpers import after_a_second, compose_config, metrics, new, same_weights, scalars
+
 from makemore import MakemoreError, checkpoint
 from makemore.batches import Split
 from makemore.data import read_words
@@ -49,7 +49,9 @@ def test_batchnorm_of_a_3d_input_takes_its_statistics_over_the_batch_and_the_pos
     assert torch.allclose(bn.running_mean, 0.1 * x.mean((0, 1)))
     assert torch.allclose(bn.running_var, 0.9 + 0.1 * x.var((0, 1)))  # unbiased over 20 examples
     plain = BatchNorm1d(3)
-    assert torch.equal(plain(x.reshape(20, 3)), y.reshape(20, 3))  # the 2-D behaviour, on every position a row
+    assert torch.equal(
+        plain(x.reshape(20, 3)), y.reshape(20, 3)
+    )  # the 2-D behaviour, on every position a row
 
 
 @pytest.mark.parametrize("dtype, buffers", [(torch.float32, 1e-4), (torch.float64, 1e-7)])
@@ -83,8 +85,15 @@ def test_a_full_batch_step_over_counted_windows_equals_one_over_every_example(na
 
 @pytest.mark.parametrize("batch", [[], ["batch_size=32"]])
 def test_a_wavenet_run_resumed_halfway_is_bit_identical(train_run, names_subset, batch):
-    common = [*TINY, *batch, f"data.path={names_subset}", "scheduler=step", "eval_interval=3", "sample.count=5",
-              "figures=false"]
+    common = [
+        *TINY,
+        *batch,
+        f"data.path={names_subset}",
+        "scheduler=step",
+        "eval_interval=3",
+        "sample.count=5",
+        "figures=false",
+    ]
     half, _ = train_run(*common, "steps=3")
     whole, _ = train_run(*common, "steps=6")
     after_a_second(half)
@@ -92,20 +101,31 @@ def test_a_wavenet_run_resumed_halfway_is_bit_identical(train_run, names_subset,
     assert same_weights(whole, half) and scalars(whole)["train/loss"] == scalars(half)["train/loss"]
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
-    assert scalars(whole)["val/nll"] == scalars(half)["val/nll"]  # step 3 evaluated with the statistics of 3 passes
+    assert (
+        scalars(whole)["val/nll"] == scalars(half)["val/nll"]
+    )  # step 3 evaluated with the statistics of 3 passes
     state = torch.load(whole / "checkpoint.pt", weights_only=True)["state_dict"]
-    assert state["stages.10.num_batches_tracked"] == 6 and not torch.equal(state["stages.10.running_mean"],
-                                                                         torch.zeros(8))
+    assert state["stages.10.num_batches_tracked"] == 6 and not torch.equal(
+        state["stages.10.running_mean"], torch.zeros(8)
+    )
 
 
 def test_a_wavenet_checkpoint_samples_one_name_at_a_time_with_its_running_statistics(train_run, names_subset):
-    out, _ = train_run(*TINY, f"data.path={names_subset}", "steps=20", "sample.count=5", "sample.batched=false",
-                       "figures=false")
+    out, _ = train_run(
+        *TINY,
+        f"data.path={names_subset}",
+        "steps=20",
+        "sample.count=5",
+        "sample.batched=false",
+        "figures=false",
+    )
     model, vocab, state = checkpoint.load(out / "checkpoint.pt")
     assert not model.training  # evaluation mode: one window's logits do not depend on the others beside it
     windows = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 5], [0, 0, 0, 0, 0, 0, 5, 13], [1, 2, 3, 4, 5, 6, 7, 8]])
     assert torch.allclose(model.next_logits(windows)[:1], model.next_logits(windows[:1]), atol=1e-6)
-    drawn = sample(model, 5, state["config"]["seed"], batched=False, max_length=state["config"]["sample"]["max_length"])
+    drawn = sample(
+        model, 5, state["config"]["seed"], batched=False, max_length=state["config"]["sample"]["max_length"]
+    )
     assert [vocab.decode(w) for w in drawn] == (out / "samples.txt").read_text().split("\n")[:5]
     emma, qzqz = score(model, vocab, ["emma", "qzqzqz"])
     assert 0 < emma < qzqz

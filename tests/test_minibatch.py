@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-
 from helpers import ROOT, metrics, new, scalars
+
 from makemore.batches import Split
 from makemore.data import read_words, split
 from makemore.models import MLP, Neural
@@ -32,8 +32,10 @@ def test_words_and_windows_are_the_same_examples(names_subset):
 
 
 def test_minibatch_training_lowers_the_loss_and_is_fixed_by_the_seed(train_run, names_subset):
-    runs = [train_run("model=neural", f"data.path={names_subset}", "batch_size=64", "steps=50", f"seed={s}")[0]
-            for s in (1, 1, 2)]
+    runs = [
+        train_run("model=neural", f"data.path={names_subset}", "batch_size=64", "steps=50", f"seed={s}")[0]
+        for s in (1, 1, 2)
+    ]
     loss = [[v for _, v in scalars(out)["train/loss"]] for out in runs]
     assert loss[0] == loss[1] != loss[2]
     nll = [v for _, v in scalars(runs[0])["train/nll"]]
@@ -55,8 +57,14 @@ def test_a_batch_larger_than_the_train_split_is_said_and_runs(train_run, tmp_pat
     any minibatch; it was silent."""
     path = tmp_path / "names50.txt"
     path.write_text("".join(f"{w}\n" for w in (ROOT / "data" / "names.txt").read_text().split()[:50]))
-    out, _ = train_run(f"model={model}", "model.n_layer=1" if model == "transformer" else "batch_size=100000",
-                       f"data.path={path}", "steps=2", "sample.count=0", "figures=false")
+    out, _ = train_run(
+        f"model={model}",
+        "model.n_layer=1" if model == "transformer" else "batch_size=100000",
+        f"data.path={path}",
+        "steps=2",
+        "sample.count=0",
+        "figures=false",
+    )
     (line,) = [r.getMessage() for r in caplog.records if "batch_size" in r.getMessage()]
     assert "of the train split" in line and examples in line and "batch_size=null" in line
     assert metrics(out)["steps"] == 2

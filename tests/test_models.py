@@ -4,11 +4,11 @@ import math
 
 import pytest
 import torch
-
 from helpers import NAMES, new, whole
+
 from makemore.data import read_words
-from makemore.models import Counts, Neural
 from makemore.inference import score
+from makemore.models import Counts, Neural
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,9 @@ def test_neural_logits_of_every_window_in_order_are_the_rows_picked_one_by_one(c
 
 def test_neural_without_reg_converges_to_the_counts_model(names):
     neural = trained(new(Neural, context=1), whole(names), steps=3000)
-    assert whole(names).nll(neural).item() == pytest.approx(whole(names).nll(counts(names, 0.0)).item(), abs=0.01)
+    assert whole(names).nll(neural).item() == pytest.approx(
+        whole(names).nll(counts(names, 0.0)).item(), abs=0.01
+    )
 
 
 def test_reg_keeps_the_neural_model_above_the_counts_model(names):
@@ -100,7 +102,9 @@ def test_reg_keeps_the_neural_model_above_the_counts_model(names):
 
 def test_the_counts_model_finds_its_windows_in_a_vocabulary_of_more_than_256_characters(tmp_path):
     path = tmp_path / "w.txt"
-    path.write_text("".join(chr(0x4E00 + i) + chr(0x4E00 + (i * 7) % 300) + "\n" for i in range(300)), encoding="utf-8")
+    path.write_text(
+        "".join(chr(0x4E00 + i) + chr(0x4E00 + (i * 7) % 300) + "\n" for i in range(300)), encoding="utf-8"
+    )
     words = read_words(path)
     model = new(Counts, len(words.vocab), context=1, smoothing=0.0)
     model.fit(whole(words))

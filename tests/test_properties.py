@@ -4,17 +4,27 @@ import math
 
 import numpy as np
 import torch
+from helpers import table_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import table_model
 from makemore.batches import Split
 from makemore.data import read_words, split
 
 # A word: any text without line breaks, surrounding whitespace or the reserved '.'
-word = st.text(st.characters(blacklist_categories=("Cs", "Zl", "Zp", "Cc"), blacklist_characters="."), min_size=1,
-               max_size=12).map(str.strip).filter(lambda w: w and w.isprintable() and w == w.strip()
-                                                  and not any(c in w for c in "\x1c\x1d\x1e\x1f\x85\xa0"))
+word = (
+    st.text(
+        st.characters(blacklist_categories=("Cs", "Zl", "Zp", "Cc"), blacklist_characters="."),
+        min_size=1,
+        max_size=12,
+    )
+    .map(str.strip)
+    .filter(
+        lambda w: (
+            w and w.isprintable() and w == w.strip() and not any(c in w for c in "\x1c\x1d\x1e\x1f\x85\xa0")
+        )
+    )
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -31,7 +41,9 @@ def test_any_words_round_trip_through_the_file_and_the_vocabulary(tmp_path_facto
 
 counts_matrix = st.integers(2, 6).flatmap(
     lambda V: st.lists(st.integers(0, 5), min_size=V * V, max_size=V * V).map(
-        lambda xs: torch.tensor(xs, dtype=torch.int64).reshape(V, V)))
+        lambda xs: torch.tensor(xs, dtype=torch.int64).reshape(V, V)
+    )
+)
 
 
 @settings(max_examples=100, deadline=None)
@@ -54,13 +66,17 @@ def test_nll_is_finite_exactly_where_smoothing_is_positive_or_the_bigram_was_see
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(word, min_size=1, max_size=20), st.integers(1, 3), st.integers(0, 2**31))
-def test_counts_of_the_splits_add_up_to_one_example_per_character_and_end(tmp_path_factory, words, context, seed):
+def test_counts_of_the_splits_add_up_to_one_example_per_character_and_end(
+    tmp_path_factory, words, context, seed
+):
     path = tmp_path_factory.mktemp("w") / "words.txt"
     path.write_text("\n".join(words) + "\n", encoding="utf-8")
     read = read_words(path)
     labels = split(len(read), 0.2, 0.2, seed)
-    parts = [Split(read.ids[np.repeat(labels == i, read.lengths)], read.lengths[labels == i], len(read.vocab))
-             for i in range(3)]
+    parts = [
+        Split(read.ids[np.repeat(labels == i, read.lengths)], read.lengths[labels == i], len(read.vocab))
+        for i in range(3)
+    ]
     N = [part.counted(context).N for part in parts]
     assert sum(n.sum() for n in N) == sum(len(w) + 1 for w in words)
     assert sum(n[:, 0].sum() for n in N) == len(words)  # one END per word

@@ -4,9 +4,8 @@ every training command it shows composes, and every file it links to exists."""
 import re
 import shlex
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
-
 from helpers import ROOT, compose_config
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 README = (ROOT / "README.md").read_text()
 CARD = """\
@@ -20,16 +19,25 @@ tensorboard --logdir runs                          # every run's loss curve, sid
 
 def training_commands():
     """The arguments of every `python train.py ...` in the README's code blocks, without its comment."""
-    lines = [line for block in re.findall(r"```[a-z]*\n(.*?)```", README, re.S) for line in block.splitlines()]
-    return [shlex.split(line.split("python train.py", 1)[1].split(" #", 1)[0]) for line in lines
-            if "python train.py" in line]
+    lines = [
+        line for block in re.findall(r"```[a-z]*\n(.*?)```", README, re.S) for line in block.splitlines()
+    ]
+    return [
+        shlex.split(line.split("python train.py", 1)[1].split(" #", 1)[0])
+        for line in lines
+        if "python train.py" in line
+    ]
 
 
 def jobs(overrides):
     """One override list per value of the longest sweep, each sweep's values in turn: every value composes once."""
     parsed = OverridesParser.create().parse_overrides([o for o in overrides if o != "-m"])
-    values = [[o.input_line] if not o.is_sweep_override() else
-              [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] for o in parsed]
+    values = [
+        [o.input_line]
+        if not o.is_sweep_override()
+        else [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
+        for o in parsed
+    ]
     return [[v[i % len(v)] for v in values] for i in range(max(map(len, values), default=1))]
 
 
@@ -41,7 +49,9 @@ def test_the_train_section_starts_with_the_design_cards_commands_and_keys():
     train = README.split("\n## Train\n", 1)[1]
     commands = train.split("```bash\n", 1)[1]
     assert commands.startswith(CARD + "```\n\n| key |")
-    assert all(f"| `{key}` |" in commands.split("\n\n")[1] for key in ("model", "smoothing", "reg", "lr", "seed"))
+    assert all(
+        f"| `{key}` |" in commands.split("\n\n")[1] for key in ("model", "smoothing", "reg", "lr", "seed")
+    )
 
 
 def test_every_training_command_in_the_readme_composes():

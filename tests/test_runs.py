@@ -15,12 +15,23 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import (
+    FINISHED,
+    NAMES,
+    ROOT,
+    assert_clear_error,
+    cli,
+    compose_config,
+    copy_run,
+    metrics,
+    new,
+    wait_for,
+)
 from hydra.core.override_parser.types import Quote, QuotedString
 
-from helpers import new, FINISHED, NAMES, ROOT, assert_clear_error, cli, compose_config, copy_run, metrics, wait_for
 from makemore import MakemoreError
-from makemore.runs import claim
 from makemore.files import file_error
+from makemore.runs import claim
 
 TRAIN = str(ROOT / "train.py")
 FAST = ("figures=false", "sample.count=2")  # the counts model, no heatmap: a run is about the imports
@@ -49,17 +60,24 @@ def hydra_quoted(key, value):
 
 
 def start(*args, cwd=ROOT):
-    return subprocess.Popen([sys.executable, TRAIN, *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, TRAIN, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 # --- 1. a run owns its folder ----------------------------------------------------------------------------
 
+
 def test_a_run_refused_over_a_run_folder_leaves_every_byte_of_it(tmp_path, finished_run):
     out = copy_run(finished_run[0], tmp_path / "run")
     before = contents(out)
-    assert {Path(".hydra/config.yaml"), Path("train.log"), Path("checkpoint.pt"), Path("samples.txt"),
-            Path("metrics.json")} <= set(before)
+    assert {
+        Path(".hydra/config.yaml"),
+        Path("train.log"),
+        Path("checkpoint.pt"),
+        Path("samples.txt"),
+        Path("metrics.json"),
+    } <= set(before)
     proc = train(f"hydra.run.dir={out}", FINISHED[0], "smoothing=5", check=False)
     assert_clear_error(proc, str(out), "already holds a run's checkpoint", "resume=")
     assert contents(out) == before
@@ -82,7 +100,9 @@ def test_two_runs_started_at_once_into_one_folder_are_one_run_and_one_refusal(tm
     results = sorted((p.wait(timeout=120), p.stderr.read()) for p in procs)
     assert [code for code, _ in results] == [0, 1]
     assert results[1][1].startswith("error: ") and len(results[1][1].splitlines()) == 1
-    assert "another run is writing into" in results[1][1] or "already holds a run's checkpoint" in results[1][1]
+    assert (
+        "another run is writing into" in results[1][1] or "already holds a run's checkpoint" in results[1][1]
+    )
     assert metrics(out)["steps"] == 100
 
 
@@ -99,15 +119,24 @@ def test_two_resumes_of_one_run_are_one_resume_and_one_refusal(tmp_path, finishe
 
 
 @pytest.mark.slow
-def test_a_sweep_prints_a_few_samples_a_job_and_run_again_into_its_folder_is_refused_leaving_it(tmp_path, words):
+def test_a_sweep_prints_a_few_samples_a_job_and_run_again_into_its_folder_is_refused_leaving_it(
+    tmp_path, words
+):
     sweep = tmp_path / "sweep"
-    args = ["-m", f"hydra.sweep.dir={sweep}", f"data.path={words}", "seed=1,2", "figures=false", "sample.count=20"]
+    args = [
+        "-m",
+        f"hydra.sweep.dir={sweep}",
+        f"data.path={words}",
+        "seed=1,2",
+        "figures=false",
+        "sample.count=20",
+    ]
     shown = train(*args).stdout.splitlines()
     for path in sorted(sweep.glob("*/samples.txt")):
         samples = path.read_text().splitlines()
         assert len(samples) == 20
         at = shown.index(samples[0])
-        assert shown[at:at + 5] == samples[:5] and shown[at + 5] != samples[5]
+        assert shown[at : at + 5] == samples[:5] and shown[at + 5] != samples[5]
     assert shown[-1] == f"sweep folder: {sweep}"
     before = contents(sweep)
     assert_clear_error(train(*args, check=False), str(sweep), "is not empty", "hydra.sweep.dir")
@@ -128,19 +157,31 @@ def test_resuming_a_copy_of_a_checkpoint_writes_a_new_folder_and_nothing_else(tm
 @pytest.mark.slow
 def test_a_resumed_run_writes_its_log_and_hydras_files_into_its_own_folder_only(tmp_path, finished_run):
     out = copy_run(finished_run[0], tmp_path / "runs" / "2000-01-01" / "00-00-00_smoothing=0,sample.count=5")
-    proc = train(*FINISHED, "figures=false", "steps=120", hydra_quoted("resume", out.relative_to(tmp_path)),
-                 cwd=tmp_path)
+    proc = train(
+        *FINISHED,
+        "figures=false",
+        "steps=120",
+        hydra_quoted("resume", out.relative_to(tmp_path)),
+        cwd=tmp_path,
+    )
     assert list((tmp_path / "runs").glob("*/*")) == [out] and not list(out.glob("*/*/*"))
     assert metrics(out)["steps"] == 120 and "resume=" in (out / ".hydra" / "overrides.yaml").read_text()
     assert (out / "train.log").read_text().count("metrics:") == 2
     assert proc.stdout.splitlines()[-1] == f"run folder: {out.relative_to(tmp_path)}"
 
 
-@pytest.mark.parametrize("override, words_", [
-    ("lr=-1", ["lr=-1", "> 0"]),
-    pytest.param("data.path=missing.txt", ["missing.txt", "does not exist"], marks=pytest.mark.slow),
-    pytest.param("resume=nothing/checkpoint.pt", ["nothing/checkpoint.pt", "does not exist"], marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "override, words_",
+    [
+        ("lr=-1", ["lr=-1", "> 0"]),
+        pytest.param("data.path=missing.txt", ["missing.txt", "does not exist"], marks=pytest.mark.slow),
+        pytest.param(
+            "resume=nothing/checkpoint.pt",
+            ["nothing/checkpoint.pt", "does not exist"],
+            marks=pytest.mark.slow,
+        ),
+    ],
+)
 def test_a_run_refused_before_training_leaves_nothing_behind(tmp_path, words, override, words_):
     args = [f"data.path={words}", *FAST, override] if "data.path" not in override else [*FAST, override]
     assert_clear_error(train(*args, check=False, cwd=tmp_path), *words_)
@@ -156,7 +197,6 @@ def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, finished_run):
     assert contents(out) == before
 
 
-
 def test_a_sweep_job_resumed_by_hand_is_summarized_as_the_same_job(tmp_path):
     from makemore import summary
 
@@ -165,10 +205,15 @@ def test_a_sweep_job_resumed_by_hand_is_summarized_as_the_same_job(tmp_path):
     (job / ".hydra" / "overrides.yaml").write_text(f"- seed=1\n- steps=200\n- resume='{job}'\n")
     assert summary.overrides(job) == {"seed": "1", "steps": "200"}
 
+
 # --- 2. file system errors ---------------------------------------------------------------------------------
 
-WHERE = [("{tmp}/file", "is a file, not a folder"), ("{tmp}/file/run", "Not a directory"),
-         ("/proc/makemore", "cannot create the folder /proc/makemore"), ("{tmp}/" + "x" * 300, "File name too long")]
+WHERE = [
+    ("{tmp}/file", "is a file, not a folder"),
+    ("{tmp}/file/run", "Not a directory"),
+    ("/proc/makemore", "cannot create the folder /proc/makemore"),
+    ("{tmp}/" + "x" * 300, "File name too long"),
+]
 
 
 @pytest.mark.parametrize("where, cause", WHERE)
@@ -188,7 +233,9 @@ def test_a_run_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path, words)
     where, cause = WHERE[1]
     where = where.format(tmp=tmp_path)
     (tmp_path / "file").write_text("x")
-    assert_clear_error(train(f"hydra.run.dir={where}", f"data.path={words}", *FAST, check=False), where, cause)
+    assert_clear_error(
+        train(f"hydra.run.dir={where}", f"data.path={words}", *FAST, check=False), where, cause
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "words.txt"]
 
 
@@ -200,8 +247,12 @@ def small_fs(tmp_path):
     def mount(options):
         point = tmp_path / f"fs{len(mounted)}"
         point.mkdir()
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
-                          capture_output=True).returncode != 0:
+        if (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True
+            ).returncode
+            != 0
+        ):
             pytest.skip("cannot mount a tmpfs here")
         mounted.append(point)
         return point
@@ -214,13 +265,21 @@ def small_fs(tmp_path):
 @pytest.mark.slow
 def test_a_read_only_file_system_is_one_line(small_fs, words):
     ro = small_fs("ro,size=64k")
-    assert_clear_error(train(f"hydra.run.dir={ro}/run", f"data.path={words}", check=False),
-                       f"{ro}/run", "Read-only file system")
+    assert_clear_error(
+        train(f"hydra.run.dir={ro}/run", f"data.path={words}", check=False),
+        f"{ro}/run",
+        "Read-only file system",
+    )
     assert_clear_error(train(f"hydra.run.dir={ro}", f"data.path={words}", check=False), str(ro), "Read-only")
 
 
-@pytest.mark.parametrize("size, path", [pytest.param("16k", "", marks=pytest.mark.slow),  # full at the start,
-                                        ("40k", "/checkpoint.pt")])  # or later
+@pytest.mark.parametrize(
+    "size, path",
+    [
+        pytest.param("16k", "", marks=pytest.mark.slow),  # full at the start,
+        ("40k", "/checkpoint.pt"),
+    ],
+)  # or later
 def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(small_fs, words, size, path):
     out = small_fs(f"size={size}") / "run"
     proc = train(f"hydra.run.dir={out}", f"data.path={words}", "context=2", check=False)
@@ -230,9 +289,24 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(small_fs, words, s
 
 @pytest.mark.slow
 def test_many_overrides_give_a_folder_name_within_the_file_systems_limit(tmp_path, words):
-    many = [f"data.path={words}", "seed=1", "steps=1", "eval_interval=1", "threads=1", "context=1", "device=cpu",
-            "batch_size=null", "data.val_fraction=0.1", "data.test_fraction=0.1", "data.split_seed=1",
-            "sample.temperature=1.0", "sample.top_k=null", "optimized_metric=val/nll", "smoothing=1", *FAST]
+    many = [
+        f"data.path={words}",
+        "seed=1",
+        "steps=1",
+        "eval_interval=1",
+        "threads=1",
+        "context=1",
+        "device=cpu",
+        "batch_size=null",
+        "data.val_fraction=0.1",
+        "data.test_fraction=0.1",
+        "data.split_seed=1",
+        "sample.temperature=1.0",
+        "sample.top_k=null",
+        "optimized_metric=val/nll",
+        "smoothing=1",
+        *FAST,
+    ]
     proc = train(*many, cwd=tmp_path)
     (out,) = (tmp_path / "runs").glob("*/*")
     assert len(out.name.encode()) <= 255
@@ -243,11 +317,11 @@ def test_many_overrides_give_a_folder_name_within_the_file_systems_limit(tmp_pat
 
 @pytest.mark.slow
 def test_the_resume_command_printed_works_for_a_folder_named_with_quotes(tmp_path):
-    data = tmp_path / "it's, \"ours\".txt"
+    data = tmp_path / 'it\'s, "ours".txt'
     data.write_text("\n".join(NAMES.read_text().splitlines()[:50]) + "\n")
     train(hydra_quoted("data.path", data), *FAST, cwd=tmp_path)
     (out,) = (tmp_path / "runs").glob("*/*")
-    assert out.name.endswith("data.path=it's, \"ours\".txt,figures=false,sample.count=2")
+    assert out.name.endswith('data.path=it\'s, "ours".txt,figures=false,sample.count=2')
     proc = train(hydra_quoted("hydra.run.dir", out), hydra_quoted("data.path", data), *FAST, check=False)
     argument = shlex.split(proc.stderr.split("resume it with ")[1].split(", or choose")[0])
     train(hydra_quoted("data.path", data), *FAST, "steps=150", *argument, cwd=tmp_path)
@@ -255,6 +329,7 @@ def test_the_resume_command_printed_works_for_a_folder_named_with_quotes(tmp_pat
 
 
 # --- 7. signals and sweeps ---------------------------------------------------------------------------------
+
 
 def alive(pid):
     """Whether the process runs (a zombie has ended; its parent has not collected it yet)."""
@@ -267,8 +342,17 @@ def alive(pid):
 @pytest.mark.slow
 def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, words):
     sweep = tmp_path / "sweep"
-    proc = start("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
-                 f"data.path={words}", "seed=1,2", "steps=100000000", "eval_interval=1000000", *FAST)
+    proc = start(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep}",
+        f"data.path={words}",
+        "seed=1,2",
+        "steps=100000000",
+        "eval_interval=1000000",
+        *FAST,
+    )
     deadline = time.monotonic() + 60
     while len(list(sweep.glob("*/checkpoint.pt"))) < 2:
         assert time.monotonic() < deadline, "the jobs never started training"
@@ -290,14 +374,17 @@ def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, w
 def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, words):
     out = tmp_path / "run"
     proc = start(f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=100000")
-    wait_for(out / "train.log", has="train loss")  # training is over; sampling 100,000 names takes a second or more
+    wait_for(
+        out / "train.log", has="train loss"
+    )  # training is over; sampling 100,000 names takes a second or more
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143
-    assert stderr == (f"error: SIGTERM after training: waited until every output was written; the run in {out} "
-                      f"is complete\n")
+    assert stderr == (
+        f"error: SIGTERM after training: waited until every output was written; the run in {out} "
+        f"is complete\n"
+    )
     assert len((out / "samples.txt").read_text().splitlines()) == 100000 and metrics(out)["steps"] == 100
-
 
 
 @pytest.mark.slow
@@ -312,12 +399,21 @@ def test_sigterm_before_training_is_one_line_and_leaves_nothing(tmp_path, many_n
     assert proc.returncode == 143 and stderr == "error: interrupted; the run did not finish\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.txt"]
 
+
 @pytest.mark.slow
 def test_a_diverging_trial_fails_and_the_optuna_study_goes_on(tmp_path, words):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     sweep = tmp_path / "study"
-    proc = train("hparams_search=neural_optuna", "lr=choice(1000000,10)", "hydra.sweeper.n_trials=4",
-                 f"hydra.sweep.dir={sweep}", f"data.path={words}", "steps=20", "figures=false", "sample.count=0")
+    proc = train(
+        "hparams_search=neural_optuna",
+        "lr=choice(1000000,10)",
+        "hydra.sweeper.n_trials=4",
+        f"hydra.sweep.dir={sweep}",
+        f"data.path={words}",
+        "steps=20",
+        "figures=false",
+        "sample.count=0",
+    )
     statuses = [row["status"] for row in csv.DictReader((sweep / "summary.csv").open())]
     assert len(statuses) == 4 and "ok" in statuses
     assert any(s.startswith("failed: MakemoreError: training stopped at step") for s in statuses)
@@ -328,14 +424,22 @@ def test_a_diverging_trial_fails_and_the_optuna_study_goes_on(tmp_path, words):
 @pytest.mark.slow
 def test_a_study_whose_every_trial_failed_is_one_line(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-    proc = train("hparams_search=counts_optuna", "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={tmp_path}/study",
-                 "data.path=missing.txt", check=False)
+    proc = train(
+        "hparams_search=counts_optuna",
+        "hydra.sweeper.n_trials=2",
+        f"hydra.sweep.dir={tmp_path}/study",
+        "data.path=missing.txt",
+        check=False,
+    )
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert lines[-1].startswith("error: every job of the sweep failed, the first with MakemoreError: data.path")
+    assert lines[-1].startswith(
+        "error: every job of the sweep failed, the first with MakemoreError: data.path"
+    )
 
 
 # --- 8. the terminal -----------------------------------------------------------------------------------------
+
 
 def test_a_pipe_closed_early_leaves_a_whole_run_and_no_traceback(tmp_path, words):
     out = tmp_path / "run"
@@ -354,8 +458,9 @@ def test_train_help_lists_the_keys_with_their_comments():
     assert "hydra:" not in shown and "config_schema" not in shown
 
 
-@pytest.mark.parametrize("command, key", [("sample", "count: 10"),
-                                          pytest.param("score", "words: ???", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "command, key", [("sample", "count: 10"), pytest.param("score", "words: ???", marks=pytest.mark.slow)]
+)
 def test_a_tools_help_lists_its_own_keys_only(command, key):
     shown = cli("-m", f"makemore.{command}", "--help").stdout
     assert key in shown and "checkpoint: ???" in shown
@@ -364,6 +469,7 @@ def test_a_tools_help_lists_its_own_keys_only(command, key):
 
 def test_the_folder_names_a_data_file_that_is_not_the_default(words):
     """The folder Hydra makes, as the real command composes it (test_cli: the command makes it)."""
+
     def name(*overrides):
         return compose_config(*overrides, *FAST, hydra=True).hydra.run.dir.split("_", 1)[1]
 
@@ -380,7 +486,7 @@ def test_heatmap_labels_are_light_on_dark_cells_and_dark_on_light_ones():
     table = np.zeros((3, 3))
     table[1, 1] = 10
     image = np.asarray(heatmap(table, [".", "a", "b"], "{:.0f}")).astype(int)
-    dark, light = image[CELL:2 * CELL, CELL:2 * CELL], image[2 * CELL:, 2 * CELL:]
+    dark, light = image[CELL : 2 * CELL, CELL : 2 * CELL], image[2 * CELL :, 2 * CELL :]
     assert (dark.min(axis=-1) > 200).any() and (light.max(axis=-1) < 128).any()
 
 
@@ -403,5 +509,5 @@ def test_a_heatmap_cell_past_floats_range_is_the_darkest_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         image = np.asarray(heatmap(table.numpy(), [".", "a", "b"], fmt)).astype(int)
-    inf, top = image[CELL:2 * CELL, CELL:2 * CELL], image[2 * CELL:, 2 * CELL:]
+    inf, top = image[CELL : 2 * CELL, CELL : 2 * CELL], image[2 * CELL :, 2 * CELL :]
     assert math.isinf(table[1, 1]) and (inf[0, 0] == top[0, 0]).all()

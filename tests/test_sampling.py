@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import torch
-
 from helpers import NAMES, new, whole
+
 from makemore.batches import Split
 from makemore.data import read_words
-from makemore.models import MLP, Counts
 from makemore.inference import sample
+from makemore.models import MLP, Counts
 
 
 @pytest.fixture(scope="module")
@@ -16,15 +16,20 @@ def names():
     return read_words(NAMES)
 
 
-@pytest.mark.parametrize("batched, context, count, cells", [
-    (True, 2, 20_000, 500),
-    pytest.param(False, 1, 1_000, 150, marks=pytest.mark.slow),  # a model call per character: slower
-])
+@pytest.mark.parametrize(
+    "batched, context, count, cells",
+    [
+        (True, 2, 20_000, 500),
+        pytest.param(False, 1, 1_000, 150, marks=pytest.mark.slow),  # a model call per character: slower
+    ],
+)
 def test_transitions_of_the_samples_follow_P(names, batched, context, count, cells):
     model = new(Counts, context=context, smoothing=0.1)
     model.fit(whole(names))
     drawn = sample(model, count, seed=3, batched=batched)
-    samples = Split(np.array([i for w in drawn for i in w], dtype=np.uint8), np.array([len(w) for w in drawn]), 27)
+    samples = Split(
+        np.array([i for w in drawn for i in w], dtype=np.uint8), np.array([len(w) for w in drawn]), 27
+    )
     seen = samples.counted(context)
     n, P = seen.N.sum(1, keepdim=True).double(), model(seen.X)[:, -1].exp()
     judged = n * P >= 10  # where a count is near enough normal to judge by its standard error
@@ -46,7 +51,9 @@ def test_top_k_1_always_draws_the_likeliest_token(names, batched):
 def test_temperature_sharpens_and_flattens(names):
     model = new(Counts, context=1, smoothing=1.0)
     model.fit(whole(names))
-    distinct = {t: len(set(map(tuple, sample(model, 300, seed=0, batched=True, temperature=t)))) for t in (0.3, 1, 3)}
+    distinct = {
+        t: len(set(map(tuple, sample(model, 300, seed=0, batched=True, temperature=t)))) for t in (0.3, 1, 3)
+    }
     assert distinct[0.3] < distinct[1] < distinct[3]
 
 

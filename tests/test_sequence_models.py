@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from helpers import compose_config, new
 
 from makemore import MakemoreError

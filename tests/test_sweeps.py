@@ -16,10 +16,10 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from helpers import ROOT, cli, compose_config, events, hparams_of, metrics, same_weights
 from hydra import compose, initialize_config_dir
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from helpers import ROOT, cli, compose_config, events, hparams_of, metrics, same_weights
 from makemore.board import hparam_keys
 
 
@@ -45,7 +45,9 @@ def test_every_run_logs_the_same_hparams_in_its_own_event_file(sweep):
     out, _ = sweep
     runs = sorted(p for p in out.iterdir() if p.is_dir())
     seen = [hparams_of(run) for run in runs]
-    assert all(set(h) == set(seen[0]) >= hparam_keys() | {"model", "optimizer", "scheduler", "seed"} for h in seen)
+    assert all(
+        set(h) == set(seen[0]) >= hparam_keys() | {"model", "optimizer", "scheduler", "seed"} for h in seen
+    )
     assert {h["model"].string_value for h in seen} == {"counts", "neural"}
     assert all(not any(p.is_dir() for p in run.iterdir() if p.name != ".hydra") for run in runs)
     content = events(runs[0]).PluginTagToContent("hparams")["_hparams_/experiment"]
@@ -95,8 +97,9 @@ def on_a_terminal(*args, until):
 
 def test_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, finished_run):
     # on a terminal: the bar, with the loss, as soon as it first refreshes (steps as many as never end)
-    shown, code = on_a_terminal("train.py", f"hydra.run.dir={tmp_path}/tty", f"steps={10**9}", "figures=false",
-                                until="loss=")
+    shown, code = on_a_terminal(
+        "train.py", f"hydra.run.dir={tmp_path}/tty", f"steps={10**9}", "figures=false", until="loss="
+    )
     assert "loss=" in shown and f"/{10**9 + 1}" in shown and code == 130
     _, piped = finished_run  # in a pipe, as the tests run every command: no bar, and stderr empty
     assert piped.stderr == "" and "loss=" not in piped.stdout and "it/s" not in piped.stdout
@@ -113,7 +116,15 @@ LAUNCHED = ("model=neural", "steps=10", "figures=false")  # and seed=1,2
 
 def launch(tmp_path, launcher, *extra):
     out = tmp_path / launcher
-    cli("train.py", "-m", f"hydra/launcher={launcher}", f"hydra.sweep.dir={out}", *LAUNCHED, "seed=1,2", *extra)
+    cli(
+        "train.py",
+        "-m",
+        f"hydra/launcher={launcher}",
+        f"hydra.sweep.dir={out}",
+        *LAUNCHED,
+        "seed=1,2",
+        *extra,
+    )
     return sorted(p for p in out.iterdir() if p.is_dir())
 
 
@@ -148,9 +159,14 @@ def test_ray_runs_a_sweep_on_a_local_ray_with_the_same_results(tmp_path, here):
 def test_slurm_launcher_configs_compose(launcher, cpus):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[f"hydra/launcher={launcher}", "hydra.launcher.partition=gpu"],
-                      return_hydra_config=True)
-    assert cfg.hydra.launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+        cfg = compose(
+            "config",
+            overrides=[f"hydra/launcher={launcher}", "hydra.launcher.partition=gpu"],
+            return_hydra_config=True,
+        )
+    assert (
+        cfg.hydra.launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    )
     assert cfg.hydra.launcher.cpus_per_task == cpus and cfg.hydra.launcher.partition == "gpu"
 
 
@@ -164,25 +180,51 @@ def test_ray_cluster_config_joins_a_running_cluster():
 @pytest.mark.slow
 def test_optuna_search_minimizes_the_validation_nll(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-    cli("train.py", "hparams_search=counts_optuna", f"hydra.sweep.dir={tmp_path}", "hydra.sweeper.n_trials=4",
-        "figures=false", "sample.count=0")
+    cli(
+        "train.py",
+        "hparams_search=counts_optuna",
+        f"hydra.sweep.dir={tmp_path}",
+        "hydra.sweeper.n_trials=4",
+        "figures=false",
+        "sample.count=0",
+    )
     rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
     assert len(rows) == 4
     result = (tmp_path / "optimization_results.yaml").read_text()
     assert f"best_value: {rows[0]['val_nll']}" in result and f"smoothing: {rows[0]['smoothing']}" in result
 
 
-@pytest.mark.parametrize("name", ["lecture", "smoothing", "regularization", "contexts", "lecture3", "lecture5"])
+@pytest.mark.parametrize(
+    "name", ["lecture", "smoothing", "regularization", "contexts", "lecture3", "lecture5"]
+)
 def test_experiment_presets_compose(name):
     cfg = compose_config(f"experiment={name}")
     if name == "lecture":
         assert (cfg.data.val_fraction, cfg.data.test_fraction, cfg.seed, cfg.lr) == (0, 0, 2147483647, 50)
-    elif name == "lecture3":  # makemore part 3's recipe: its BatchNorm MLP of 12,097 parameters, 200,000 steps of 32
-        assert (cfg.steps, cfg.batch_size, cfg.lr, list(cfg.scheduler.milestones)) == (200_000, 32, 0.1, [150_000])
+    elif (
+        name == "lecture3"
+    ):  # makemore part 3's recipe: its BatchNorm MLP of 12,097 parameters, 200,000 steps of 32
+        assert (cfg.steps, cfg.batch_size, cfg.lr, list(cfg.scheduler.milestones)) == (
+            200_000,
+            32,
+            0.1,
+            [150_000],
+        )
         assert cfg.model.batchnorm and cfg.model.kaiming and cfg.model.last_layer_scale == 0.1
-    elif name == "lecture5":  # makemore part 5's recipe: its WaveNet of 76,579 parameters, 200,000 steps of 32
-        assert (cfg.steps, cfg.batch_size, cfg.lr, list(cfg.scheduler.milestones)) == (200_000, 32, 0.1, [150_000])
-        assert (cfg.model._target_, cfg.context, cfg.model.last_layer_scale) == ("makemore.models.WaveNet", 8, 0.1)
+    elif (
+        name == "lecture5"
+    ):  # makemore part 5's recipe: its WaveNet of 76,579 parameters, 200,000 steps of 32
+        assert (cfg.steps, cfg.batch_size, cfg.lr, list(cfg.scheduler.milestones)) == (
+            200_000,
+            32,
+            0.1,
+            [150_000],
+        )
+        assert (cfg.model._target_, cfg.context, cfg.model.last_layer_scale) == (
+            "makemore.models.WaveNet",
+            8,
+            0.1,
+        )
         assert cfg.optimizer._target_ == "torch.optim.SGD" and cfg.scheduler.gamma == 0.1
     else:
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
@@ -209,8 +251,21 @@ def free_port():
 def test_tensorboard_serves_every_runs_loss_curve(sweep):
     out, _ = sweep
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(out), "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(out),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}/data"
     try:
         runs, deadline = [], time.monotonic() + 60
@@ -226,8 +281,9 @@ def test_tensorboard_serves_every_runs_loss_curve(sweep):
             query = urllib.parse.urlencode({"run": run, "tag": "train/loss"})
             points = json.load(urllib.request.urlopen(f"{base}/plugin/scalars/scalars?{query}", timeout=10))
             assert [p[1] for p in points] == list(range(11))  # [wall time, step, value]
-            assert points[-1][2] == pytest.approx(json.loads((out / run / "metrics.json").read_text())["train_nll"],
-                                                  abs=0.02)
+            assert points[-1][2] == pytest.approx(
+                json.loads((out / run / "metrics.json").read_text())["train_nll"], abs=0.02
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)

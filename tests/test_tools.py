@@ -6,14 +6,14 @@ import json
 
 import pytest
 import torch
+from helpers import assert_clear_error, cli, compose_config
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from helpers import assert_clear_error, cli, compose_config
 from makemore import MakemoreError, checkpoint, summary
-from makemore.inference import score
 from makemore.config import validate_sample, validate_score
+from makemore.inference import score
 
 SEED_MAX = 2**64 - 1
 
@@ -26,19 +26,41 @@ def ck(finished_run):
 
 # --- sample and score ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command, args, words", [
-    ("sample", [], ["checkpoint is missing", "checkpoint='runs/<run>/checkpoint.pt'"]),
-    pytest.param("score", ["words=[anna]"], ["checkpoint is missing"], marks=pytest.mark.slow),
-    pytest.param("score", ["checkpoint={ck}"], ["words is missing", "words=[andrej,andrejq]"], marks=pytest.mark.slow),
-    pytest.param("sample", ["checkpoint={ck}", "count=abc"], ["count=abc", "'abc'", "Integer"], marks=pytest.mark.slow),
-    pytest.param("sample", ["checkpoint={ck}", "seed=1.5"], ["seed=1.5", "Integer"], marks=pytest.mark.slow),
-    pytest.param("sample", ["checkpoint={ck}", f"seed={SEED_MAX + 1}"], [f"seed={SEED_MAX + 1}", "[0, 2**64 - 1]"],
-                 marks=pytest.mark.slow),
-    pytest.param("sample", ["checkpoint={ck}", "count=-1"], ["count=-1", ">= 0"], marks=pytest.mark.slow),
-    ("score", ["checkpoint={ck}", "words=[zoë]"], ["words=[zoë]", "quoted", "\"words=['zoë']\""]),
-])
+
+@pytest.mark.parametrize(
+    "command, args, words",
+    [
+        ("sample", [], ["checkpoint is missing", "checkpoint='runs/<run>/checkpoint.pt'"]),
+        pytest.param("score", ["words=[anna]"], ["checkpoint is missing"], marks=pytest.mark.slow),
+        pytest.param(
+            "score",
+            ["checkpoint={ck}"],
+            ["words is missing", "words=[andrej,andrejq]"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            "sample",
+            ["checkpoint={ck}", "count=abc"],
+            ["count=abc", "'abc'", "Integer"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            "sample", ["checkpoint={ck}", "seed=1.5"], ["seed=1.5", "Integer"], marks=pytest.mark.slow
+        ),
+        pytest.param(
+            "sample",
+            ["checkpoint={ck}", f"seed={SEED_MAX + 1}"],
+            [f"seed={SEED_MAX + 1}", "[0, 2**64 - 1]"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param("sample", ["checkpoint={ck}", "count=-1"], ["count=-1", ">= 0"], marks=pytest.mark.slow),
+        ("score", ["checkpoint={ck}", "words=[zoë]"], ["words=[zoë]", "quoted", "\"words=['zoë']\""]),
+    ],
+)
 def test_a_bad_argument_ends_the_command_with_one_line(ck, command, args, words):
-    assert_clear_error(cli("-m", f"makemore.{command}", *(a.format(ck=ck) for a in args), check=False), *words)
+    assert_clear_error(
+        cli("-m", f"makemore.{command}", *(a.format(ck=ck) for a in args), check=False), *words
+    )
 
 
 def test_the_quoting_the_parse_error_suggests_gives_the_word():
@@ -80,16 +102,23 @@ def test_the_seeds_accepted_are_those_torch_takes():
 
 # --- summary: the command --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args, words", [
-    ([], ["give one sweep folder"]),
-    (["{tmp}/nope"], ["nope", "does not exist"]),
-    (["{tmp}"], ["holds no sweep jobs"]),
-])
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ([], ["give one sweep folder"]),
+        (["{tmp}/nope"], ["nope", "does not exist"]),
+        (["{tmp}"], ["holds no sweep jobs"]),
+    ],
+)
 def test_summary_of_nothing_is_one_line(tmp_path, args, words):
-    assert_clear_error(cli("-m", "makemore.summary", *(a.format(tmp=tmp_path) for a in args), check=False), *words)
+    assert_clear_error(
+        cli("-m", "makemore.summary", *(a.format(tmp=tmp_path) for a in args), check=False), *words
+    )
 
 
 # --- summary: sweep folders built by hand ------------------------------------------------------------------
+
 
 def job(sweep, num, overrides, val_nll=2.5, model="counts"):
     """A finished job's folder, as Hydra and train.py leave it."""
@@ -112,19 +141,25 @@ def assert_png(path):
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
 
-@pytest.mark.parametrize("name, content, status", [
-    ("metrics.json", "{not json", "failed: metrics.json is not valid JSON"),
-    ("metrics.json", b"\xff\xfe{}", "failed: metrics.json is not UTF-8 text"),
-    ("metrics.json", "[2.5]", "failed: metrics.json does not hold an object"),
-    ("metrics.json", '{"val_nll": 2.5}', "failed: metrics.json has no train_nll"),
-    ("metrics.json", '{"train_nll": 1, "val_nll": "low", "test_nll": 1, "seconds": 1}',
-     'failed: metrics.json: val_nll is "low", not a number'),
-    ("metrics.json", "dir", "failed: metrics.json cannot be read: Is a directory"),
-    (".hydra/overrides.yaml", "- [unclosed", "failed: .hydra/overrides.yaml is not valid YAML"),
-    (".hydra/overrides.yaml", "seed: 1\n", "failed: .hydra/overrides.yaml is not a list of overrides"),
-    (".hydra/hydra.yaml", "hydra: {}\n", "failed: .hydra/hydra.yaml does not name the model"),
-    ("status.json", "{", "failed: status.json is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "name, content, status",
+    [
+        ("metrics.json", "{not json", "failed: metrics.json is not valid JSON"),
+        ("metrics.json", b"\xff\xfe{}", "failed: metrics.json is not UTF-8 text"),
+        ("metrics.json", "[2.5]", "failed: metrics.json does not hold an object"),
+        ("metrics.json", '{"val_nll": 2.5}', "failed: metrics.json has no train_nll"),
+        (
+            "metrics.json",
+            '{"train_nll": 1, "val_nll": "low", "test_nll": 1, "seconds": 1}',
+            'failed: metrics.json: val_nll is "low", not a number',
+        ),
+        ("metrics.json", "dir", "failed: metrics.json cannot be read: Is a directory"),
+        (".hydra/overrides.yaml", "- [unclosed", "failed: .hydra/overrides.yaml is not valid YAML"),
+        (".hydra/overrides.yaml", "seed: 1\n", "failed: .hydra/overrides.yaml is not a list of overrides"),
+        (".hydra/hydra.yaml", "hydra: {}\n", "failed: .hydra/hydra.yaml does not name the model"),
+        ("status.json", "{", "failed: status.json is not valid JSON"),
+    ],
+)
 def test_a_damaged_job_file_is_that_jobs_status_and_the_rest_is_summarized(tmp_path, name, content, status):
     for num, smoothing in enumerate(["0.1", "1", "10"]):
         job(tmp_path, num, [f"smoothing={smoothing}"], val_nll=2.5 + num / 10)
@@ -142,8 +177,15 @@ def test_a_damaged_job_file_is_that_jobs_status_and_the_rest_is_summarized(tmp_p
 
 
 def sweep_config(sweep, folder):
-    return OmegaConf.create({"hydra": {"mode": RunMode.MULTIRUN, "sweep": {"dir": str(sweep)},
-                                       "runtime": {"output_dir": str(folder)}}})
+    return OmegaConf.create(
+        {
+            "hydra": {
+                "mode": RunMode.MULTIRUN,
+                "sweep": {"dir": str(sweep)},
+                "runtime": {"output_dir": str(folder)},
+            }
+        }
+    )
 
 
 def run_job(callback, sweep, folder, overrides, error=None):
@@ -171,24 +213,33 @@ def test_a_sweep_run_again_into_its_folder_summarizes_its_own_jobs_only(tmp_path
     # which train.py refuses to run over
     callback.on_multirun_start(sweep_config(tmp_path, tmp_path))
     assert not (tmp_path / "summary.png").exists()
-    run_job(callback, tmp_path, tmp_path / "0", ["seed=3"], MakemoreError("0 already holds a run's checkpoint"))
+    run_job(
+        callback, tmp_path, tmp_path / "0", ["seed=3"], MakemoreError("0 already holds a run's checkpoint")
+    )
     rows = rows_of(tmp_path)
     assert [(r["seed"], r["val_nll"]) for r in rows] == [("3", "")]
     assert rows[0]["status"] == "failed: MakemoreError: 0 already holds a run's checkpoint"
 
 
-@pytest.mark.parametrize("finished, words", [
-    (None, ["every job failed, the first with MakemoreError: lr=-1", "summary.csv has them all"]),
-    ("stopped", ["no job finished (1 did not, 1 failed)"]),
-])
+@pytest.mark.parametrize(
+    "finished, words",
+    [
+        (None, ["every job failed, the first with MakemoreError: lr=-1", "summary.csv has them all"]),
+        ("stopped", ["no job finished (1 did not, 1 failed)"]),
+    ],
+)
 def test_the_summary_of_a_sweep_without_a_result_exits_non_zero(tmp_path, finished, words):
     callback = summary.Summary()
     callback.on_multirun_start(sweep_config(tmp_path, tmp_path))
-    run_job(callback, tmp_path, tmp_path / "0", ["lr=-1"], MakemoreError("lr=-1: must be a finite number > 0"))
+    run_job(
+        callback, tmp_path, tmp_path / "0", ["lr=-1"], MakemoreError("lr=-1: must be a finite number > 0")
+    )
     if finished == "stopped":  # a signal ends the job: no on_job_end
         callback.on_job_start(sweep_config(tmp_path, job(tmp_path, 1, ["lr=1"], val_nll=None)))
     else:
-        run_job(callback, tmp_path, tmp_path / "1", ["lr=-2"], MakemoreError("lr=-2: must be a finite number > 0"))
+        run_job(
+            callback, tmp_path, tmp_path / "1", ["lr=-2"], MakemoreError("lr=-2: must be a finite number > 0")
+        )
     proc = cli("-m", "makemore.summary", str(tmp_path), check=False)
     assert_clear_error(proc, str(tmp_path), *words)
     assert len(rows_of(tmp_path)) == 2 and "failed" in proc.stdout  # written and shown all the same
@@ -225,7 +276,9 @@ def test_an_integer_key_gets_integer_ticks(tmp_path):
 
 
 def test_an_infinite_result_is_marked_at_the_top_edge(tmp_path):
-    for num, (smoothing, val_nll) in enumerate([("0", float("inf")), ("0.1", 2.45), ("1", 2.46), ("100", 2.6)]):
+    for num, (smoothing, val_nll) in enumerate(
+        [("0", float("inf")), ("0.1", 2.45), ("1", 2.46), ("100", 2.6)]
+    ):
         job(tmp_path, num, [f"smoothing={smoothing}"], val_nll=val_nll)
     ax = summary.figure(summary.collect(tmp_path)).axes[0]
     (inf,) = [t for t in ax.texts if t.get_text() == "inf"]

@@ -4,9 +4,9 @@ import math
 
 import pytest
 import torch
+from helpers import NAMES, metrics
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from helpers import NAMES, metrics
 from makemore import checkpoint
 from makemore.data import split
 
@@ -61,7 +61,9 @@ def test_unseen_bigram_in_validation_reports_inf(train_run, tmp_path):
     held_out = split(10, 0.1, 0.0, 42).tolist().index(1)  # the one word the split sends to validation
     data = tmp_path / "w.txt"
     data.write_text("".join("ba\n" if i == held_out else "ab\n" for i in range(10)))
-    out, returned = train_run(f"data.path={data}", "smoothing=0", "data.val_fraction=0.1", "data.test_fraction=0")
+    out, returned = train_run(
+        f"data.path={data}", "smoothing=0", "data.val_fraction=0.1", "data.test_fraction=0"
+    )
     m = metrics(out)
     assert m["train_nll"] == pytest.approx(0.0) and m["val_nll"] == math.inf == returned
     assert m["test_nll"] is None

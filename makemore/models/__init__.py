@@ -36,12 +36,18 @@ MODELS = {
     "counts": Entry(Counts, CountsConfig),
     "neural": Entry(Neural, NeuralConfig),
     "mlp": Entry(MLP, MLPConfig, ("model.n_hidden=16", "batch_size=16"), target=2.11),
-    "wavenet": Entry(WaveNet, WaveNetConfig, ("model.n_embd=4", "model.n_hidden=8", "batch_size=16"), target=1.995),
+    "wavenet": Entry(
+        WaveNet, WaveNetConfig, ("model.n_embd=4", "model.n_hidden=8", "batch_size=16"), target=1.995
+    ),
     "rnn": Entry(RNN, RNNConfig, SEQUENCE_TINY),
     "gru": Entry(GRU, GRUConfig, SEQUENCE_TINY),
     "bow": Entry(BoW, BoWConfig, SEQUENCE_TINY),
-    "transformer": Entry(Transformer, TransformerConfig,
-                         ("model.n_embd=8", "model.n_head=2", "model.n_layer=1", "batch_size=16"), target=2.03),
+    "transformer": Entry(
+        Transformer,
+        TransformerConfig,
+        ("model.n_embd=8", "model.n_head=2", "model.n_layer=1", "batch_size=16"),
+        target=2.03,
+    ),
 }
 
 
@@ -58,9 +64,14 @@ for _name, _entry in list(MODELS.items()):
 def named(target):
     """The name and entry of the model a config's model._target_ names, or (None, None): no other class is ever
     built."""
-    return next(((name, e) for name, e in MODELS.items()
-                 if target in (f"makemore.models.{e.cls.__name__}", f"{e.cls.__module__}.{e.cls.__name__}")),
-                (None, None))
+    return next(
+        (
+            (name, e)
+            for name, e in MODELS.items()
+            if target in (f"makemore.models.{e.cls.__name__}", f"{e.cls.__module__}.{e.cls.__name__}")
+        ),
+        (None, None),
+    )
 
 
 __all__ = ["LanguageModel", "Windowed", "MODELS", "Entry", *(e.cls.__name__ for e in MODELS.values())]

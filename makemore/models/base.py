@@ -90,7 +90,9 @@ class BatchNorm1d(nn.BatchNorm1d):
     counts = None
 
     def forward(self, x):
-        if x.dim() == 3:  # (B, T, C): each position of each row is an example (the lecture's BatchNorm bug fixed)
+        if (
+            x.dim() == 3
+        ):  # (B, T, C): each position of each row is an example (the lecture's BatchNorm bug fixed)
             counts = None if self.counts is None else self.counts.repeat_interleave(x.shape[1])
             return self.normalize(x.reshape(-1, x.shape[2]), counts).view_as(x)
         return self.normalize(x, self.counts)
@@ -130,8 +132,12 @@ def batch_statistics(model):
 
 def running_statistics(model):
     """Copies of what a forward pass in training changes (BatchNorm's running statistics), by state_dict key."""
-    return {f"{prefix}.{name}": b.clone() for prefix, m in model.named_modules()
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) for name, b in m.named_buffers(recurse=False)}
+    return {
+        f"{prefix}.{name}": b.clone()
+        for prefix, m in model.named_modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for name, b in m.named_buffers(recurse=False)
+    }
 
 
 @contextmanager

@@ -25,7 +25,12 @@ class MLPConfig(ModelConfig):
         for key in ("n_embd", "n_hidden", "n_layer"):
             check(f"model.{key}", getattr(self, key), getattr(self, key) >= 1, "an integer >= 1")
         # a last layer of zeros is an untrained model's best guess (uniform), but a scale above 1 only saturates
-        check("model.last_layer_scale", self.last_layer_scale, 0 <= self.last_layer_scale <= 1, "a number in [0, 1]")
+        check(
+            "model.last_layer_scale",
+            self.last_layer_scale,
+            0 <= self.last_layer_scale <= 1,
+            "a number in [0, 1]",
+        )
 
 
 class MLP(Windowed):
@@ -34,7 +39,9 @@ class MLP(Windowed):
         self.C = nn.Embedding(vocab_size, config.n_embd)
         layers, width = [], config.context * config.n_embd
         for _ in range(config.n_layer):
-            linear = nn.Linear(width, config.n_hidden, bias=not config.batchnorm)  # BatchNorm's beta is the bias
+            linear = nn.Linear(
+                width, config.n_hidden, bias=not config.batchnorm
+            )  # BatchNorm's beta is the bias
             if config.kaiming:
                 nn.init.kaiming_normal_(linear.weight, nonlinearity="tanh")
             layers += [linear, *([BatchNorm1d(config.n_hidden)] if config.batchnorm else []), nn.Tanh()]

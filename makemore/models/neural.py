@@ -23,7 +23,9 @@ class Neural(Windowed):
     def __init__(self, config, vocab_size):
         super().__init__(config, vocab_size)
         context = self.context
-        if context * math.log2(vocab_size) >= 63:  # V**context itself would take long to compute, at context 10**9
+        if (
+            context * math.log2(vocab_size) >= 63
+        ):  # V**context itself would take long to compute, at context 10**9
             raise OverflowError(f"a table of {vocab_size}**{context} rows overflows int64")
         rows = vocab_size**context
         self.W = nn.Parameter(torch.randn((rows, vocab_size)))  # the lecture's: drawn from the seeded RNG
@@ -40,7 +42,9 @@ class Neural(Windowed):
         at every step. Kept for the last windows given, which full-batch training gives at every step."""
         if self._last is None or self._last[0] is not windows:
             rows = (windows * self.place).sum(1)
-            every = len(rows) == len(self.W) and bool((rows == torch.arange(len(rows), device=rows.device)).all())
+            every = len(rows) == len(self.W) and bool(
+                (rows == torch.arange(len(rows), device=rows.device)).all()
+            )
             self._last = (windows, None if every else rows)
         return self._last[1]
 

@@ -23,10 +23,18 @@ class TransformerConfig(ModelConfig):
         for key in ("n_embd", "n_layer", "n_head"):
             check(f"model.{key}", getattr(self, key), getattr(self, key) >= 1, "an integer >= 1")
         # Blocks are built one by one in Python: 100,000 of them would keep a run busy long before any check.
-        check("model.n_layer", self.n_layer, self.n_layer <= MAX_LAYERS,
-              f"<= {MAX_LAYERS}: a deeper stack takes minutes just to build")
-        check("model.n_embd", self.n_embd, self.n_embd % self.n_head == 0,
-              f"divisible by model.n_head={self.n_head}, to split into heads")
+        check(
+            "model.n_layer",
+            self.n_layer,
+            self.n_layer <= MAX_LAYERS,
+            f"<= {MAX_LAYERS}: a deeper stack takes minutes just to build",
+        )
+        check(
+            "model.n_embd",
+            self.n_embd,
+            self.n_embd % self.n_head == 0,
+            f"divisible by model.n_head={self.n_head}, to split into heads",
+        )
 
 
 class CausalSelfAttention(nn.Module):
@@ -38,7 +46,9 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x):
         B, T, C = x.shape
-        q, k, v = (a.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for a in self.qkv(x).split(C, 2))
+        q, k, v = (
+            a.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for a in self.qkv(x).split(C, 2)
+        )
         # One fused kernel for scores, mask, softmax and weighted sum: on CPU, at makemore's sizes, the whole
         # forward takes half the time of the explicit form (which the tests check it equals).
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)

@@ -15,18 +15,31 @@ class WaveNetConfig(ModelConfig):
     _target_: str = "makemore.models.WaveNet"
     n_embd: int = 24  # numbers per character embedding
     n_hidden: int = 128  # units of each stage
-    last_layer_scale: float = 0.1  # the output layer's initial weights and bias times this: a softmax unsure at first
+    last_layer_scale: float = (
+        0.1  # the output layer's initial weights and bias times this: a softmax unsure at first
+    )
 
     def __post_init__(self):
         for key in ("n_embd", "n_hidden"):
             check(f"model.{key}", getattr(self, key), getattr(self, key) >= 1, "an integer >= 1")
-        check("model.last_layer_scale", self.last_layer_scale, 0 <= self.last_layer_scale <= 1, "a number in [0, 1]")
+        check(
+            "model.last_layer_scale",
+            self.last_layer_scale,
+            0 <= self.last_layer_scale <= 1,
+            "a number in [0, 1]",
+        )
         if isinstance(self.context, str):  # "${context}": the schema itself, before a run gives the context
             return
         # the tree halves the positions at each stage, down to one
-        low = 1 << (self.context.bit_length() - 1) if isinstance(self.context, int) and self.context >= 1 else 0
-        check("context", self.context, self.context == low, f"a power of two ({low} or {2 * low})" if low else
-              "a power of two")
+        low = (
+            1 << (self.context.bit_length() - 1) if isinstance(self.context, int) and self.context >= 1 else 0
+        )
+        check(
+            "context",
+            self.context,
+            self.context == low,
+            f"a power of two ({low} or {2 * low})" if low else "a power of two",
+        )
 
 
 class Pairs(nn.Module):
@@ -43,8 +56,12 @@ class WaveNet(Windowed):
         layers, width = [], config.n_embd
         for _ in range(config.context.bit_length() - 1):  # log2(context) stages
             # BatchNorm's beta is the bias; it normalizes over the batch and the positions alike
-            layers += [Pairs(), nn.Linear(2 * width, config.n_hidden, bias=False), BatchNorm1d(config.n_hidden),
-                       nn.Tanh()]
+            layers += [
+                Pairs(),
+                nn.Linear(2 * width, config.n_hidden, bias=False),
+                BatchNorm1d(config.n_hidden),
+                nn.Tanh(),
+            ]
             width = config.n_hidden
         self.stages = nn.Sequential(*layers)
         self.out = nn.Linear(width, vocab_size)
