@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from makemore import checkpoint
+from makemore import checkpoint, signals
 from makemore.batches import Split
 from makemore.data import read_words, split
 from makemore.inference import sample_batched, sample_one_by_one
@@ -500,7 +500,7 @@ def scale():
     yield table(passes, ["lines", "read and encode", "count the distinct windows (context 1)"])
 
 
-if __name__ == "__main__":
+def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -523,3 +523,7 @@ if __name__ == "__main__":
         publish("makemore", f"{command} --makemore path/to/makemore.py", makemore_py(args.makemore))
     else:
         publish("speed", command + " --quick" * args.quick, speed(args.quick))
+
+
+if __name__ == "__main__":
+    signals.command(main)

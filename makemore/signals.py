@@ -77,6 +77,20 @@ def importing():
     gc.freeze()
 
 
+def command(main, *args):
+    """Run a command that is not a Hydra app (the summary, the benchmark) as the Hydra ones run: Ctrl-C, SIGTERM
+    and a MakemoreError as one line and an exit status (makemore/cli.py does this for a Hydra task)."""
+    start()
+    try:
+        with task():
+            return main(*args)
+    except MakemoreError as e:
+        fail(e)
+    except KeyboardInterrupt as e:
+        print(INTERRUPTED, file=sys.stderr)
+        sys.exit(143 if isinstance(e, Terminated) else 130)
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM in a task but outside training: stops the command as Ctrl-C does there, with SIGTERM's status."""
 

@@ -25,7 +25,7 @@ from hydra.experimental.callback import Callback
 from makemore import MakemoreError, signals
 from makemore.config import sweeping
 from makemore.files import replace
-from makemore.terminal import INTERRUPTED, fail, show
+from makemore.terminal import show
 
 METRICS = ("train_nll", "val_nll", "test_nll", "seconds")
 RUN_FILE = ".sweep_run"  # in the sweep folder: the id of the latest sweep run into it
@@ -402,12 +402,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    signals.start()
-    try:
-        with signals.task():
-            main(sys.argv[1:])
-    except MakemoreError as e:
-        fail(e)
-    except KeyboardInterrupt as e:
-        print(INTERRUPTED, file=sys.stderr)
-        sys.exit(143 if isinstance(e, signals.Terminated) else 130)
+    signals.command(main, sys.argv[1:])
