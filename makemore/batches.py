@@ -180,9 +180,8 @@ class Split:
     def nll(self, model):
         """The exact average NLL of the split, in pieces of bounded size."""
         tokens = eval_tokens(self.vocab_size)
-        if (
-            model.windowed
-        ):  # in one piece where the batch's statistics are the model's (BatchNorm in training)
+        # in one piece where the batch's statistics are the model's (BatchNorm in training)
+        if model.windowed:
             whole = model.training and batch_statistics(model)
             table = self.counted(model.context, model.device)
             first, *rest = table.parts(len(table.X) if whole else max(1, tokens // 8))
@@ -251,13 +250,13 @@ class Split:
             ids = self.ids[starts[lo] : starts[hi]].astype(np.int64)
             lengths = self.lengths[lo:hi]
             ends = np.cumsum(lengths)
-            pos = np.arange(len(ids)) - np.repeat(
-                ends - lengths, lengths
-            )  # each character's place in its word
+            # each character's place in its word
+            pos = np.arange(len(ids)) - np.repeat(ends - lengths, lengths)
+            # keys, built from the next token up
             chars, end = (
                 ids.copy(),
                 np.zeros(len(lengths), dtype=np.int64),
-            )  # keys, built from the next token up
+            )
             for d in range(1, context + 1):
                 before = np.zeros_like(ids)
                 before[d:] = ids[:-d]

@@ -154,9 +154,8 @@ def bare_step(overrides, repeat=200):
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=[*overrides, "steps=100000000"])
-    torch.set_num_threads(
-        cfg.threads
-    )  # as the run does (1): more threads would make the bare step look faster
+    # as the run does (1): more threads would make the bare step look faster
+    torch.set_num_threads(cfg.threads)
     train = names_split()
     if cfg.context is None:
         cfg.context = int(read_words(NAMES).lengths.max()) + 1

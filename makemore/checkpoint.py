@@ -216,9 +216,8 @@ def _model(path, name, entry, node, vocab_size, state_dict):
         raise Damaged(f"state_dict: {e}") from None
     model = cls(config, vocab_size)
     model.load_state_dict(state_dict)
-    return (
-        model.eval()
-    )  # for sampling and scoring: a layer that trains otherwise (BatchNorm) uses what it learned
+    # for sampling and scoring: a layer that trains otherwise (BatchNorm) uses what it learned
+    return model.eval()
 
 
 def _lines(error):

@@ -302,9 +302,8 @@ def _check_schedule(lr, keys, steps):
     for key, (ok, allowed) in ranges.items():
         if key in keys:
             check(f"scheduler.{key}", keys[key], ok(keys[key]), allowed)
-    for value in (
-        turns(lr, keys, steps) if turns and ranges.keys() <= keys.keys() else ()
-    ):  # else torch's defaults
+    # else torch's defaults
+    for value in turns(lr, keys, steps) if turns and ranges.keys() <= keys.keys() else ():
         if not (value > 0 and finite(value)):
             given = ", ".join(f"scheduler.{k}={keys[k]}" for k in ranges if not isinstance(keys[k], str))
             raise MakemoreError(
@@ -434,9 +433,8 @@ def validate_score(cfg):
     # A single word is a string, which iterated would be its letters.
     words = list(cfg.words) if isinstance(cfg.words, ListConfig) else [cfg.words]
     for word in words:
-        if not isinstance(
-            word, str
-        ):  # Hydra reads true, null, 1e3, nan, ... as other types: not what was typed
+        # Hydra reads true, null, 1e3, nan, ... as other types: not what was typed
+        if not isinstance(word, str):
             raise MakemoreError(
                 f"words holds {word!r}, which Hydra reads as {type(word).__name__}, not text: "
                 f"quote such words, as in \"words=['true','nan']\""

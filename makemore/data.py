@@ -18,10 +18,8 @@ END = "."  # the start/end token, index 0 of every vocabulary
 CHUNK = 1 << 20  # bytes (or characters) handled at once: bounds the memory of every pass
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, which some editors put at the start of a file
 SPACE = np.array([chr(c).isspace() for c in range(0x3001)])  # str.isspace(); none lies above U+3000
-INK, BLANK = (
-    0,
-    32,
-)  # stand-ins for a carried line's kept characters and its whitespace: any non-space, a space
+# stand-ins for a carried line's kept characters and its whitespace: any non-space, a space
+INK, BLANK = 0, 32
 
 
 @dataclass
@@ -104,9 +102,8 @@ def _codes(raw):
     """Characters of UTF-8 bytes as an array of code points (the bytes themselves where all are ASCII)."""
     if raw.isascii():
         return np.frombuffer(raw, dtype=np.uint8)
-    return np.frombuffer(
-        raw.decode("utf-8").encode("utf-32-le"), dtype=np.uint32
-    )  # may raise UnicodeDecodeError
+    # may raise UnicodeDecodeError
+    return np.frombuffer(raw.decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
 
 
 def _cut(raw):
@@ -194,29 +191,25 @@ class _Lines:
         sep = np.logical_or.reduceat(breaks, first)
         start, stop = at[first], at[last] + 1  # each run as positions [start, stop)
         head = int(stop[0]) if not sep[0] and start[0] == 0 else 0  # where the first line's text begins
-        tail = (
-            int(start[-1]) if not sep[-1] and stop[-1] == n and start[-1] > 0 else n
-        )  # and where the last's ends
+        # and where the last's ends
+        tail = int(start[-1]) if not sep[-1] and stop[-1] == n and start[-1] > 0 else n
         drop = sep | (start < head) | (start >= tail)
         dropped = at if drop.all() else at[np.repeat(drop, last - first + 1)]
         lengths = np.append(start[sep], n) - np.append(0, stop[sep])
         lengths[0] -= head
         lengths[-1] -= n - tail
-        lead = np.append(
-            head > 0, ~breaks[last[sep]]
-        )  # whitespace after a run's last break begins the next line
-        trail = np.append(
-            ~breaks[first[sep]], False
-        )  # whitespace before its first break ends the line before
+        # whitespace after a run's last break begins the next line
+        lead = np.append(head > 0, ~breaks[last[sep]])
+        # whitespace before its first break ends the line before
+        trail = np.append(~breaks[first[sep]], False)
         return dropped, lengths, tail, lead | trail
 
     def _line_breaks(self, c, at):
         r"""Which whitespace characters break lines ('\n' and '\r'), counting '\r\n' and lone '\r' endings."""
         white = c[at]
         cr = at[white == 13]
-        crlf = int(
-            np.count_nonzero(c[cr[cr + 1 < len(c)] + 1] == 10)
-        )  # _cut keeps a '\r' and its '\n' together
+        # _cut keeps a '\r' and its '\n' together
+        crlf = int(np.count_nonzero(c[cr[cr + 1 < len(c)] + 1] == 10))
         self.crlf, self.cr = self.crlf + crlf, self.cr + len(cr) - crlf
         return (white == 10) | (white == 13)
 

@@ -13,9 +13,8 @@ from torch import nn
 
 ACTIVATIONS = (nn.Tanh, nn.GELU, nn.ReLU)
 SATURATED = 0.97  # the lecture's threshold: a tanh output past it passes almost no gradient back
-HISTOGRAM_VALUES = (
-    1 << 14
-)  # a histogram is of an even subsample of this many: its shape, at a fraction of the cost
+# a histogram is of an even subsample of this many: its shape, at a fraction of the cost
+HISTOGRAM_VALUES = 1 << 14
 GUIDE = -3  # the lecture's rule of thumb: updates of about 1e-3 of the weights
 LAYOUT = {
     "diagnostics": {  # every layer of one statistic on one chart, as the lecture plots them

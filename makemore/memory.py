@@ -20,9 +20,8 @@ COPIES = 6
 # autograd node that holds it. A recurrence saves a few tiny ones a character: at one word a step, most of its memory.
 TENSOR_BYTES = 4 << 10
 PROBE = 8  # predictions a forward pass is measured on, and scaled from
-SMALL = (
-    1 << 26
-)  # bytes below which an estimate is not checked: reading /proc/meminfo costs more than it can save
+# bytes below which an estimate is not checked: reading /proc/meminfo costs more than it can save
+SMALL = 1 << 26
 LECTURE_VOCAB = 27  # a vocabulary that no machine finds large: '.' and the 26 letters
 
 

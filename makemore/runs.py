@@ -158,9 +158,8 @@ class Claim:
         if self.made_lock:
             (self.folder / LOCK).unlink(missing_ok=True)
         remove = self.remove
-        if (
-            self.folder in remove
-        ):  # made new for this run: what it began to write there (TensorBoard's file) goes too
+        # made new for this run: what it began to write there (TensorBoard's file) goes too
+        if self.folder in remove:
             shutil.rmtree(self.folder, ignore_errors=True)
             remove = remove[remove.index(self.folder) + 1 :]
         _remove(remove)

@@ -12,9 +12,8 @@ from makemore.terminal import show
 @reported
 def main(cfg):
     validate_sample(cfg)
-    with (
-        signals.importing()
-    ):  # torch only now: a bad argument is said at once, not after the seconds torch takes
+    # torch only now: a bad argument is said at once, not after the seconds torch takes
+    with signals.importing():
         from makemore import checkpoint
         from makemore.inference import sample
     model, vocab, state = checkpoint.load(cfg.checkpoint)

@@ -116,9 +116,8 @@ def job_row(folder, status):
         if "model" not in row:  # not swept: the config's default, as Hydra chose it
             row["model"] = model(folder)
         row |= result(folder, status)
-        for key in set(row.pop("not_applying", [])) & set(
-            row
-        ):  # a key its model does not use changed nothing
+        # a key its model does not use changed nothing
+        for key in set(row.pop("not_applying", [])) & set(row):
             row[key] = None
     except Unreadable as e:
         row |= dict.fromkeys(METRICS) | {"status": f"failed: {e}"}
@@ -390,9 +389,8 @@ def main(args):
             f"give a sweep's folder, such as runs/multirun/<date>/<time>"
         )
     failed = [row["status"].removeprefix("failed: ") for row in rows if row["status"].startswith("failed")]
-    if not any(
-        row["status"] == "ok" for row in rows
-    ):  # a summary without a result: the exit status says so too
+    # a summary without a result: the exit status says so too
+    if not any(row["status"] == "ok" for row in rows):
         what = (
             f"every job failed, the first with {failed[0]}"
             if len(failed) == len(rows)

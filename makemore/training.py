@@ -106,9 +106,8 @@ def build(cfg, vocab_size, device):
             f"as conf/model/*.yaml do"
         )
     given = OmegaConf.to_container(cfg.model)  # interpolations as written
-    for f in fields(
-        entry.config
-    ):  # a key the model takes from the run's top level (context, smoothing) is set there
+    # a key the model takes from the run's top level (context, smoothing) is set there
+    for f in fields(entry.config):
         if isinstance(f.default, str) and f.default.startswith("${") and given.get(f.name) != f.default:
             key, value = f.default[2:-1], OmegaConf.select(cfg, f"model.{f.name}")
             raise MakemoreError(
@@ -194,11 +193,12 @@ def _pass_memory(cfg, model, splits, trains):
     tokens = eval_tokens(V)
     at_once = min(most, max(1, tokens // 8) if model.windowed else max(1, tokens // T))
     forward, loss = memory.activations(model, T, grad=False), 3 * 4 * rows
+    # a fixed number at once: only what each costs can change
     yield (
         at_once * (forward + loss + ids),
         f"evaluations of {at_once:,} examples at a time",
         _largest(cfg, model, forward, loss, ids),
-    )  # a fixed number at once: only what each costs can change
+    )
     if not trains:
         return
     forward, loss = memory.activations(model, T, grad=True), LOSS_BYTES * rows
@@ -276,9 +276,8 @@ class Trainer:
         return train.examples(index, model).to(model.device).nll(model)
 
     def step(self, model, loss):
-        model.zero_grad(
-            set_to_none=True
-        )  # the optimizer's zero_grad does the same, at several times the cost
+        # the optimizer's zero_grad does the same, at several times the cost
+        model.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
@@ -315,34 +314,29 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
         if signals.received:
             stop(signals, step, trainer, pending)
         evaluating = step % cfg.eval_interval == 0 or step == steps
-        if (
-            evaluating
-        ):  # what a checkpoint of this step continues from: the state before this step's draw and pass
+        # what a checkpoint of this step continues from: the state before this step's draw and pass
+        if evaluating:
             rng, statistics = trainer.g.get_state(), running_statistics(model)
-        if (
-            watch
-        ):  # the diagnostics are of an evaluation's own training pass, logged before its optimizer step
+        # the diagnostics are of an evaluation's own training pass, logged before its optimizer step
+        if watch:
             watch.step = step if evaluating and first <= step < steps else None
         nll = trainer.nll(model, train)
         loss = model.penalized(nll, cfg.reg)
-        if (
-            step == steps
-        ):  # a pass that logs the last loss, and takes no step: the model stays as it was trained
+        # a pass that logs the last loss, and takes no step: the model stays as it was trained
+        if step == steps:
             model.load_state_dict(statistics, strict=False)
         if step >= first:
             pending.losses.append((step, loss.detach()))
             if cfg.batch_size is not None:
                 trainer.nlls.append(nll.detach())
             if evaluating:
-                with holding(
-                    model, statistics
-                ):  # evaluated as its checkpoint holds it, before this step's pass
+                # evaluated as its checkpoint holds it, before this step's pass
+                with holding(model, statistics):
                     evaluate(model, splits, cfg, trainer, pending, step, nll)
                 bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
                 pending.checkpoint(step, trainer.state(rng, True), statistics, last=step == steps)
-            elif (
-                len(pending.losses) >= WRITE_EVERY
-            ):  # between far-apart evaluations too: a stop never waits long
+            # between far-apart evaluations too: a stop never waits long
+            elif len(pending.losses) >= WRITE_EVERY:
                 pending.write()
         if step < steps:
             trainer.step(model, loss)
@@ -425,9 +419,10 @@ class Pending:
         """Write them; stop the run at the first train/loss that is not finite, or train/nll that diverged."""
         values = torch.stack([loss for _, loss in self.losses]).tolist() if self.losses else []
         losses = [(step, "train/loss", value) for (step, _), value in zip(self.losses, values)]
+        # in step order: the first fault stops it
         for step, tag, value in sorted(
             losses + [(step, tag, value) for tag, value, step in self.scalars], key=lambda scalar: scalar[0]
-        ):  # in step order: the first fault stops it
+        ):
             if tag == "train/loss" and not math.isfinite(value):
                 self.stop(step, f"the loss became {value}")
             if tag == "train/nll" and value > DIVERGED * math.log(self.V):
@@ -471,9 +466,8 @@ def resumed(cfg):
     path = path / "checkpoint.pt" if path.is_dir() else path
     _, _, state = checkpoint.load(path)
     then, now = flat(state["config"]), flat(OmegaConf.to_container(cfg, resolve=True))
-    for key in sorted(
-        set(then) | set(now), key=lambda k: (k.count("."), k)
-    ):  # the card's keys before model.*
+    # the card's keys before model.*
+    for key in sorted(set(then) | set(now), key=lambda k: (k.count("."), k)):
         if key.split(".")[0] not in RESUMABLE and then.get(key) != now.get(key):
             raise MakemoreError(
                 f"resume={cfg.resume}: {key} is {now.get(key)} here but {then.get(key)} in the "

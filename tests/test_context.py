@@ -66,9 +66,8 @@ def test_score_reads_the_padded_context_of_each_character(names):
 def test_context_1_samples_are_the_lectures(names):
     """The lecture's own loop on the lecture's own P = (N + 1) normalized gives the same names."""
     stoi = names.vocab.stoi
-    bigrams = (
-        Counter()
-    )  # the lecture's count of each bigram, in a plain dict rather than the tensor: as fast as Python
+    # the lecture's count of each bigram, in a plain dict rather than the tensor: as fast as Python
+    bigrams = Counter()
     for w in NAMES.read_text().split():
         chs = ["."] + list(w) + ["."]
         bigrams.update(zip(chs, chs[1:]))

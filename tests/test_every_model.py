@@ -38,9 +38,8 @@ def test_a_run_resumed_halfway_is_bit_identical_for_every_model(train_run, names
     half, _ = train_run(*common, "steps=3")
     whole, _ = train_run(*common, "steps=6")
     after_a_second(half)
-    run(
-        compose_config(*common, "steps=6", f"resume={half}"), half
-    )  # a resumed run writes into its own folder
+    # a resumed run writes into its own folder
+    run(compose_config(*common, "steps=6", f"resume={half}"), half)
     assert same_weights(whole, half)
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
@@ -78,9 +77,8 @@ def test_each_sequence_model_trains_through_the_cli(tmp_path, names_subset):
         (folder,) = (tmp_path / "sweep").glob(f"{num}_*model={name},*")
         m = metrics(folder)
         assert "3 samples: " in (folder / "train.log").read_text(), name
-        assert m["steps"] == 6 and all(2 < m[k] < 4 for k in ("train_nll", "val_nll", "test_nll")), (
-            name
-        )  # log 27 = 3.3 at the start
+        # log 27 = 3.3 at the start
+        assert m["steps"] == 6 and all(2 < m[k] < 4 for k in ("train_nll", "val_nll", "test_nll")), name
 
 
 def test_a_sequence_model_sees_the_longest_word_and_its_end(train_run, names_subset):

@@ -154,6 +154,7 @@ def test_scoring_a_character_outside_the_vocabulary_is_one_line(finished_run):
 @pytest.mark.slow  # in-process: test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds
 def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     """Momentum past 1 grows the loss geometrically, finite for some 60 steps: the run ended as a normal one."""
+    # a checkpoint at every evaluation
     proc = cli(
         "train.py",
         f"hydra.run.dir={tmp_path}",
@@ -161,7 +162,7 @@ def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
         "optimizer.momentum=2",
         "checkpoint_seconds=0",
         check=False,
-    )  # a checkpoint at every evaluation
+    )
     assert_clear_error(proc, "train NLL became", "the training diverged", "lr=50.0", "checkpoint.pt of step")
     # shown once, on stderr, and kept in the log
     assert "diverged" not in proc.stdout and "diverged" in (tmp_path / "train.log").read_text()
@@ -186,9 +187,8 @@ def test_an_lr_too_large_to_converge_but_stable_is_a_result_not_a_divergence(tra
     out, _ = train_run(
         "model=neural", f"data.path={names_subset}", "lr=1000", "sample.count=0", "figures=false"
     )
-    assert (
-        2 * math.log(27) < metrics(out)["train_nll"] < 20 * math.log(27)
-    )  # worse than a uniform guess: said so
+    # worse than a uniform guess: said so
+    assert 2 * math.log(27) < metrics(out)["train_nll"] < 20 * math.log(27)
 
 
 def test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds(
@@ -307,9 +307,8 @@ def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_
     half, _ = train_run(*common, "steps=50")
     whole, _ = train_run(*common, "steps=100")
     after_a_second(half)
-    run(
-        compose_config(*common, "steps=100", f"resume={half}"), half
-    )  # in its own folder, as train.py resumes
+    # in its own folder, as train.py resumes
+    run(compose_config(*common, "steps=100", f"resume={half}"), half)
     assert torch.load(half / "checkpoint.pt", weights_only=True)["step"] == 100 and same_weights(whole, half)
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()

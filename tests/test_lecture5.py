@@ -49,9 +49,8 @@ def test_batchnorm_of_a_3d_input_takes_its_statistics_over_the_batch_and_the_pos
     assert torch.allclose(bn.running_mean, 0.1 * x.mean((0, 1)))
     assert torch.allclose(bn.running_var, 0.9 + 0.1 * x.var((0, 1)))  # unbiased over 20 examples
     plain = BatchNorm1d(3)
-    assert torch.equal(
-        plain(x.reshape(20, 3)), y.reshape(20, 3)
-    )  # the 2-D behaviour, on every position a row
+    # the 2-D behaviour, on every position a row
+    assert torch.equal(plain(x.reshape(20, 3)), y.reshape(20, 3))
 
 
 @pytest.mark.parametrize("dtype, buffers", [(torch.float32, 1e-4), (torch.float64, 1e-7)])
@@ -101,9 +100,8 @@ def test_a_wavenet_run_resumed_halfway_is_bit_identical(train_run, names_subset,
     assert same_weights(whole, half) and scalars(whole)["train/loss"] == scalars(half)["train/loss"]
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
-    assert (
-        scalars(whole)["val/nll"] == scalars(half)["val/nll"]
-    )  # step 3 evaluated with the statistics of 3 passes
+    # step 3 evaluated with the statistics of 3 passes
+    assert scalars(whole)["val/nll"] == scalars(half)["val/nll"]
     state = torch.load(whole / "checkpoint.pt", weights_only=True)["state_dict"]
     assert state["stages.10.num_batches_tracked"] == 6 and not torch.equal(
         state["stages.10.running_mean"], torch.zeros(8)

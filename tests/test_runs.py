@@ -273,13 +273,14 @@ def test_a_read_only_file_system_is_one_line(small_fs, words):
     assert_clear_error(train(f"hydra.run.dir={ro}", f"data.path={words}", check=False), str(ro), "Read-only")
 
 
+# or later
 @pytest.mark.parametrize(
     "size, path",
     [
         pytest.param("16k", "", marks=pytest.mark.slow),  # full at the start,
         ("40k", "/checkpoint.pt"),
     ],
-)  # or later
+)
 def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(small_fs, words, size, path):
     out = small_fs(f"size={size}") / "run"
     proc = train(f"hydra.run.dir={out}", f"data.path={words}", "context=2", check=False)
@@ -374,9 +375,8 @@ def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, w
 def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, words):
     out = tmp_path / "run"
     proc = start(f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=100000")
-    wait_for(
-        out / "train.log", has="train loss"
-    )  # training is over; sampling 100,000 names takes a second or more
+    # training is over; sampling 100,000 names takes a second or more
+    wait_for(out / "train.log", has="train loss")
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143

@@ -201,9 +201,8 @@ def test_experiment_presets_compose(name):
     cfg = compose_config(f"experiment={name}")
     if name == "lecture":
         assert (cfg.data.val_fraction, cfg.data.test_fraction, cfg.seed, cfg.lr) == (0, 0, 2147483647, 50)
-    elif (
-        name == "lecture3"
-    ):  # makemore part 3's recipe: its BatchNorm MLP of 12,097 parameters, 200,000 steps of 32
+    # makemore part 3's recipe: its BatchNorm MLP of 12,097 parameters, 200,000 steps of 32
+    elif name == "lecture3":
         assert (cfg.steps, cfg.batch_size, cfg.lr, list(cfg.scheduler.milestones)) == (
             200_000,
             32,
@@ -211,9 +210,8 @@ def test_experiment_presets_compose(name):
             [150_000],
         )
         assert cfg.model.batchnorm and cfg.model.kaiming and cfg.model.last_layer_scale == 0.1
-    elif (
-        name == "lecture5"
-    ):  # makemore part 5's recipe: its WaveNet of 76,579 parameters, 200,000 steps of 32
+    # makemore part 5's recipe: its WaveNet of 76,579 parameters, 200,000 steps of 32
+    elif name == "lecture5":
         assert (cfg.steps, cfg.batch_size, cfg.lr, list(cfg.scheduler.milestones)) == (
             200_000,
             32,

@@ -294,9 +294,8 @@ def test_the_memory_a_recurrences_step_on_one_long_word_takes_is_at_most_its_est
     estimate was a third of it), and x[:, t]'s gradients were each made as large as the word."""
     path = tmp_path / "line.txt"
     path.write_text("".join(random.Random(0).choices(string.ascii_lowercase, k=20_000)) + "\n")
-    need, took = map(
-        int, cli("-c", STEP_PEAK.format(path=path)).stdout.split()
-    )  # a process of its own: its peak
+    # a process of its own: its peak
+    need, took = map(int, cli("-c", STEP_PEAK.format(path=path)).stdout.split())
     assert took <= need
 
 
@@ -348,10 +347,11 @@ def trained(tmp_path_factory, names50, finished_run):
     """Neural (SGD) and MLP (AdamW) runs' checkpoints made in-process, and a counts run's made by the CLI (conftest's
     finished_run): (path, state) of each."""
     folders = {"counts": finished_run[0]}
+    # the MLP's may take more steps on resume
     for model, schedule in (
         ("neural", "constant"),
         ("mlp", "step"),
-    ):  # the MLP's may take more steps on resume
+    ):
         folders[model] = tmp_path_factory.mktemp(model)
         run(
             compose_config(
@@ -534,9 +534,10 @@ def test_resuming_from_a_damaged_training_state_is_refused_before_any_step(
 def test_resuming_from_an_optimizer_state_with_a_step_it_cannot_have_taken_is_refused(
     tmp_path, trained, names50, step
 ):
+    # AdamW's step, a power in its bias corrections: a negative one made a ComplexFloat traceback
     def damage(
         state,
-    ):  # AdamW's step, a power in its bias corrections: a negative one made a ComplexFloat traceback
+    ):
         for moments in state["optimizer"]["state"].values():
             moments["step"] = step
 

@@ -90,9 +90,8 @@ class BatchNorm1d(nn.BatchNorm1d):
     counts = None
 
     def forward(self, x):
-        if (
-            x.dim() == 3
-        ):  # (B, T, C): each position of each row is an example (the lecture's BatchNorm bug fixed)
+        # (B, T, C): each position of each row is an example (the lecture's BatchNorm bug fixed)
+        if x.dim() == 3:
             counts = None if self.counts is None else self.counts.repeat_interleave(x.shape[1])
             return self.normalize(x.reshape(-1, x.shape[2]), counts).view_as(x)
         return self.normalize(x, self.counts)

@@ -39,9 +39,8 @@ class MLP(Windowed):
         self.C = nn.Embedding(vocab_size, config.n_embd)
         layers, width = [], config.context * config.n_embd
         for _ in range(config.n_layer):
-            linear = nn.Linear(
-                width, config.n_hidden, bias=not config.batchnorm
-            )  # BatchNorm's beta is the bias
+            # BatchNorm's beta is the bias
+            linear = nn.Linear(width, config.n_hidden, bias=not config.batchnorm)
             if config.kaiming:
                 nn.init.kaiming_normal_(linear.weight, nonlinearity="tanh")
             layers += [linear, *([BatchNorm1d(config.n_hidden)] if config.batchnorm else []), nn.Tanh()]

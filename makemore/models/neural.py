@@ -23,9 +23,8 @@ class Neural(Windowed):
     def __init__(self, config, vocab_size):
         super().__init__(config, vocab_size)
         context = self.context
-        if (
-            context * math.log2(vocab_size) >= 63
-        ):  # V**context itself would take long to compute, at context 10**9
+        # V**context itself would take long to compute, at context 10**9
+        if context * math.log2(vocab_size) >= 63:
             raise OverflowError(f"a table of {vocab_size}**{context} rows overflows int64")
         rows = vocab_size**context
         self.W = nn.Parameter(torch.randn((rows, vocab_size)))  # the lecture's: drawn from the seeded RNG

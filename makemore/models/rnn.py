@@ -72,9 +72,8 @@ class RNN(LanguageModel):
         x = self.wte(idx)  # every step's input at once; only the recurrence itself is sequential
         h = self.start.expand(len(idx), -1)
         hs = []
-        for xt in x.unbind(
-            1
-        ):  # one view a step, whose gradients are stacked once (x[:, t]'s were each made whole)
+        # one view a step, whose gradients are stacked once (x[:, t]'s were each made whole)
+        for xt in x.unbind(1):
             h = self.cell(xt, h)
             hs.append(h)
         return self.lm_head(torch.stack(hs, 1))
