@@ -71,10 +71,15 @@ class Counted:
     def seen(self):
         return self.N.view(-1) > 0
 
+    @cached_property
+    def occurrences(self):
+        """How often each window occurs: what BatchNorm weighs it by in a full-batch step (made once)."""
+        return self.N.sum(1)
+
     def nll(self, model):
         """Its share of the NLL of the split: the weighted sum of the log-probabilities of the pairs that occur. One
         dot over every (window, next) cell, the cheapest to differentiate at every step of full-batch training."""
-        with counted(model, self.N.sum(1)):  # model(X)[:, -1], without the windows' unfolding
+        with counted(model, self.occurrences):  # model(X)[:, -1], without the windows' unfolding
             logp = model.next_logits(self.X).log_softmax(-1).view(-1)
         # A model without weights may give a probability of 0 where nothing occurs (the counts model, smoothing=0),
         # and 0 * log 0 is nan: those cells are left out wherever nothing is differentiated (a step of a model with

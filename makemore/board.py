@@ -10,7 +10,7 @@ from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard.summary import hparams
 
 from makemore import figures
-from makemore.config import CONF, flat, option_keys
+from makemore.config import CONF, flat, interpolated, option_keys
 from makemore.models import MODELS, named
 
 log = logging.getLogger(__name__)
@@ -37,17 +37,12 @@ def hparam_keys():
         f"model.{f.name}"
         for entry in MODELS.values()
         for f in fields(entry.config)
-        if not f.name.startswith("_") and not _from_the_run(f)
+        if not f.name.startswith("_") and not interpolated(f.default)
     }
     for group in ("optimizer", "scheduler"):
         for option in (CONF / group).glob("*.yaml"):
             keys |= {f"{group}.{k}" for k in option_keys(group, option) if not k.startswith("_")}
     return frozenset(keys)
-
-
-def _from_the_run(field):
-    """A model key that is a top-level key of the run (context, smoothing), which HParams shows once, there."""
-    return isinstance(field.default, str) and field.default.startswith("${")
 
 
 def hparam_values(cfg, ignored=()):
@@ -60,7 +55,8 @@ def hparam_values(cfg, ignored=()):
         "optimizer": config["optimizer"]["_target_"].rsplit(".", 1)[1],
         "scheduler": config["scheduler"]["_target_"].rsplit(".", 1)[1],
     }
-    shared = {f"model.{f.name}" for f in fields(entry.config) if _from_the_run(f)}
+    # a model key the run takes from its top level (context, smoothing): HParams shows it once, there
+    shared = {f"model.{f.name}" for f in fields(entry.config) if interpolated(f.default)}
     keys = {
         k: math.nan if k in ignored else v
         for k, v in flat(config).items()

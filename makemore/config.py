@@ -35,6 +35,19 @@ def check(key, value, ok, allowed):
         raise MakemoreError(f"bad config value {key}={value}: must be {allowed}")
 
 
+def check_model(config, sizes=(), scales=()):
+    """A model's size keys integers >= 1, and its scales numbers in [0, 1] (a scale above 1 only saturates)."""
+    for key in sizes:
+        check(f"model.{key}", getattr(config, key), getattr(config, key) >= 1, "an integer >= 1")
+    for key in scales:
+        check(f"model.{key}", getattr(config, key), 0 <= getattr(config, key) <= 1, "a number in [0, 1]")
+
+
+def interpolated(default):
+    """The top-level key a config's default takes by interpolation (`${lr}`: lr), or None."""
+    return default[2:-1] if isinstance(default, str) and default.startswith("${") else None
+
+
 @dataclass
 class ModelConfig:
     """What every model has: the class to build, and how many previous tokens it sees."""
@@ -279,8 +292,8 @@ def _check_kinds(group, raw, node):
         if defaults.get("_target_") == node.get("_target_"):
             for key, value in node.items():
                 default = defaults.get(key)
-                if isinstance(default, str) and default.startswith("${"):
-                    top = default[2:-1]
+                top = interpolated(default)
+                if top:
                     check(
                         f"{group}.{key}",
                         value,

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from makemore import MakemoreError, board, checkpoint, diagnostics, figures, inference, memory, runs
 from makemore.batches import Split, eval_tokens
-from makemore.config import check_optimizer, flat, sweeping, validate
+from makemore.config import check_optimizer, flat, interpolated, sweeping, validate
 from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.files import replace
 from makemore.inference import sample
@@ -108,8 +108,9 @@ def build(cfg, vocab_size, device):
     given = OmegaConf.to_container(cfg.model)  # interpolations as written
     # a key the model takes from the run's top level (context, smoothing) is set there
     for f in fields(entry.config):
-        if isinstance(f.default, str) and f.default.startswith("${") and given.get(f.name) != f.default:
-            key, value = f.default[2:-1], OmegaConf.select(cfg, f"model.{f.name}")
+        key = interpolated(f.default)
+        if key and given.get(f.name) != f.default:
+            value = OmegaConf.select(cfg, f"model.{f.name}")
             raise MakemoreError(
                 f"model.{f.name}={value}: the model takes {key} from the run, so give {key}={value}"
             )

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -116,3 +117,41 @@ def after_a_second(folder):
     a folder's event files by that second, so a run resumed into it must open its own in a later one."""
     newest = max(int(p.name.split(".")[3]) for p in Path(folder).glob("events.out.tfevents.*"))
     time.sleep(max(0.0, newest + 1 - time.time()))
+
+
+def resumed_halfway(train_run, common, steps=6):
+    """A run of `steps`, and a run of half as many resumed to `steps` in its own folder, as train.py resumes:
+    (whole, half)."""
+    from makemore.training import run
+
+    half, _ = train_run(*common, f"steps={steps // 2}")
+    whole, _ = train_run(*common, f"steps={steps}")
+    after_a_second(half)
+    run(compose_config(*common, f"steps={steps}", f"resume={half}"), half)
+    return whole, half
+
+
+def trained_both_ways(path, make, optimizer, steps):
+    """The model make() builds, trained full batch on the counted distinct windows of a file's words, and from the
+    same seed on every example: (the two loss curves, the two models, the counted split, every example)."""
+    from makemore.batches import Split
+    from makemore.data import read_words
+
+    words = read_words(path)
+    data = Split(words.ids, words.lengths, len(words.vocab))
+    every = data.examples(np.arange(data.total), make())
+    curves, models = [], []
+    for loss_of in (data.nll, every.nll):
+        torch.manual_seed(0)
+        model = make()
+        step = optimizer(model.parameters())
+        curve = []
+        for _ in range(steps):
+            loss = loss_of(model)
+            curve.append(loss.item())
+            step.zero_grad()
+            loss.backward()
+            step.step()
+        curves.append(curve)
+        models.append(model)
+    return curves, models, data, every

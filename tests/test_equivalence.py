@@ -1,14 +1,11 @@
 """Training from counted windows is the per-example optimization, not an approximation: the lecture's one-hot
 loop for the neural bigram, and the per-example loss for the MLP."""
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from helpers import new, scalars
+from helpers import new, scalars, trained_both_ways
 
 from makemore import checkpoint
-from makemore.batches import Split
-from makemore.data import read_words
 from makemore.models import MLP
 
 
@@ -60,24 +57,12 @@ def test_count_matrix_training_matches_the_lectures_one_hot_training(train_run, 
 
 
 def test_mlp_full_batch_from_counted_windows_equals_the_per_example_path(names_subset):
-    words = read_words(names_subset)
-    data = Split(words.ids, words.lengths, len(words.vocab))
-    mlp = new(MLP, context=3)
-    every = data.examples(np.arange(data.size(mlp)), mlp)
-    curves, models = [], []
-    for loss_of in (lambda m: data.nll(m), lambda m: every.nll(m)):  # distinct windows, then every example
-        torch.manual_seed(0)
-        model = new(MLP, context=3, n_hidden=50)  # smaller than the default: the same sums, sooner
-        optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
-        curve = []
-        for _ in range(50):
-            loss = loss_of(model)
-            curve.append(loss.item())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        curves.append(curve)
-        models.append(model)
+    curves, models, data, every = trained_both_ways(
+        names_subset,
+        lambda: new(MLP, context=3, n_hidden=50),  # smaller than the default: the same sums, sooner
+        lambda params: torch.optim.AdamW(params, lr=0.01),
+        steps=50,
+    )
     assert len(data.counted(3).X) < every.count() / 3  # far fewer windows than examples
     assert max(abs(a - b) for a, b in zip(*curves)) < 1e-5
     for a, b in zip(models[0].parameters(), models[1].parameters()):

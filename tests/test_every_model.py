@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-from helpers import after_a_second, cli, compose_config, metrics, same_weights, scalars
+from helpers import cli, compose_config, metrics, resumed_halfway, same_weights, scalars
 from torch import nn
 
 from makemore import MakemoreError, checkpoint
@@ -35,11 +35,7 @@ def test_a_run_resumed_halfway_is_bit_identical_for_every_model(train_run, names
         "sample.count=5",
         "figures=false",
     ]
-    half, _ = train_run(*common, "steps=3")
-    whole, _ = train_run(*common, "steps=6")
-    after_a_second(half)
-    # a resumed run writes into its own folder
-    run(compose_config(*common, "steps=6", f"resume={half}"), half)
+    whole, half = resumed_halfway(train_run, common)
     assert same_weights(whole, half)
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
@@ -178,10 +174,7 @@ def unigram(tmp_path):
 
 def test_a_new_model_is_a_module_a_registry_entry_and_a_config_file(train_run, names_subset, unigram):
     common = [*unigram, f"data.path={names_subset}", "eval_interval=3", "sample.count=5", "figures=false"]
-    half, _ = train_run(*common, "steps=3")
-    whole, _ = train_run(*common, "steps=6")
-    after_a_second(half)
-    run(compose_config(*common, "steps=6", f"resume={half}"), half)
+    whole, half = resumed_halfway(train_run, common)
     assert same_weights(whole, half) and scalars(whole)["train/loss"] == scalars(half)["train/loss"]
     model, vocab, state = checkpoint.load(whole / "checkpoint.pt")
     assert type(model) is Unigram and metrics(whole)["val_nll"] < math.log(len(vocab))  # it learned something

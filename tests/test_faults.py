@@ -15,11 +15,11 @@ import pytest
 import torch
 from helpers import (
     ROOT,
-    after_a_second,
     assert_clear_error,
     cli,
     compose_config,
     metrics,
+    resumed_halfway,
     same_weights,
     scalars,
     wait_for,
@@ -304,11 +304,7 @@ def test_ctrl_c_in_a_sweep_stops_the_whole_sweep(tmp_path):
 @pytest.mark.parametrize("extra", [[], ["batch_size=32"], ["context=2", "reg=1"]])
 def test_a_run_resumed_halfway_ends_bit_identical_to_an_uninterrupted_one(train_run, names_subset, extra):
     common = ["model=neural", f"data.path={names_subset}", *extra]
-    half, _ = train_run(*common, "steps=50")
-    whole, _ = train_run(*common, "steps=100")
-    after_a_second(half)
-    # in its own folder, as train.py resumes
-    run(compose_config(*common, "steps=100", f"resume={half}"), half)
+    whole, half = resumed_halfway(train_run, common, steps=100)
     assert torch.load(half / "checkpoint.pt", weights_only=True)["step"] == 100 and same_weights(whole, half)
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()

@@ -1,16 +1,13 @@
 """Makemore part 3 in the framework: the BatchNorm MLP, its initialization fixes, and BatchNorm done right."""
 
-import numpy as np
 import pytest
 import torch
-from helpers import after_a_second, compose_config, metrics, new, same_weights, scalars
+from helpers import compose_config, metrics, new, resumed_halfway, same_weights, scalars, trained_both_ways
 
 from makemore import checkpoint
-from makemore.batches import Split
-from makemore.data import read_words
 from makemore.inference import sample, score
 from makemore.models import MLP
-from makemore.training import build, load_data, run
+from makemore.training import build, load_data
 
 PART3 = ("model=mlp", "model.batchnorm=true")
 
@@ -39,23 +36,12 @@ def test_the_initialization_fixes_shrink_the_last_layer_and_give_tanh_kaimings_g
 
 def test_a_full_batch_step_over_counted_windows_equals_one_over_every_example(names_subset):
     """BatchNorm's batch statistics of the distinct windows, each weighted by its count, are every example's."""
-    words = read_words(names_subset)
-    data = Split(words.ids, words.lengths, len(words.vocab))
-    curves, models = [], []
-    every = data.examples(np.arange(data.total), new(MLP, context=3))
-    for loss_of in (lambda m: data.nll(m), lambda m: every.nll(m)):  # distinct windows, then every example
-        torch.manual_seed(0)
-        model = new(MLP, context=3, n_hidden=50, batchnorm=True, n_layer=2)
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        curve = []
-        for _ in range(20):
-            loss = loss_of(model)
-            curve.append(loss.item())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        curves.append(curve)
-        models.append(model)
+    curves, models, _, _ = trained_both_ways(
+        names_subset,
+        lambda: new(MLP, context=3, n_hidden=50, batchnorm=True, n_layer=2),
+        lambda params: torch.optim.SGD(params, lr=0.1),
+        steps=20,
+    )
     assert max(abs(a - b) for a, b in zip(*curves)) < 1e-5
     for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
         assert (a.double() - b.double()).abs().max() < 1e-5, name  # weights and running statistics alike
@@ -73,10 +59,7 @@ def test_a_batchnorm_run_resumed_halfway_is_bit_identical(train_run, names_subse
         "sample.count=5",
         "figures=false",
     ]
-    half, _ = train_run(*common, "steps=3")
-    whole, _ = train_run(*common, "steps=6")
-    after_a_second(half)
-    run(compose_config(*common, "steps=6", f"resume={half}"), half)
+    whole, half = resumed_halfway(train_run, common)
     assert same_weights(whole, half) and scalars(whole)["train/loss"] == scalars(half)["train/loss"]
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     state = torch.load(whole / "checkpoint.pt", weights_only=True)["state_dict"]

@@ -1,17 +1,14 @@
 """Makemore part 5 in the framework: the hierarchical WaveNet, its BatchNorm over the batch and the positions."""
 
-import numpy as np
 import pytest
 import torch
-from helpers import after_a_second, compose_config, metrics, new, same_weights, scalars
+from helpers import compose_config, metrics, new, resumed_halfway, same_weights, scalars, trained_both_ways
 
 from makemore import MakemoreError, checkpoint
-from makemore.batches import Split
-from makemore.data import read_words
 from makemore.inference import sample, score
 from makemore.models import WaveNet
 from makemore.models.base import BatchNorm1d
-from makemore.training import build, run
+from makemore.training import build
 
 TINY = ("model=wavenet", "model.n_embd=4", "model.n_hidden=8")
 
@@ -57,23 +54,12 @@ def test_batchnorm_of_a_3d_input_takes_its_statistics_over_the_batch_and_the_pos
 def test_a_full_batch_step_over_counted_windows_equals_one_over_every_example(names_subset, dtype, buffers):
     """BatchNorm's statistics of the distinct windows, each weighted by its count at every position, are every
     example's."""
-    words = read_words(names_subset)
-    data = Split(words.ids, words.lengths, len(words.vocab))
-    curves, models = [], []
-    every = data.examples(np.arange(data.total), new(WaveNet, context=8))
-    for loss_of in (lambda m: data.nll(m), lambda m: every.nll(m)):  # distinct windows, then every example
-        torch.manual_seed(0)
-        model = new(WaveNet, context=8, n_embd=6, n_hidden=20).to(dtype)
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        curve = []
-        for _ in range(20):
-            loss = loss_of(model)
-            curve.append(loss.item())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        curves.append(curve)
-        models.append(model)
+    curves, models, _, _ = trained_both_ways(
+        names_subset,
+        lambda: new(WaveNet, context=8, n_embd=6, n_hidden=20).to(dtype),
+        lambda params: torch.optim.SGD(params, lr=0.1),
+        steps=20,
+    )
     assert curves[0][-1] < curves[0][0] - 0.1  # it learns
     assert max(abs(a - b) for a, b in zip(*curves)) < 1e-5
     for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
@@ -93,10 +79,7 @@ def test_a_wavenet_run_resumed_halfway_is_bit_identical(train_run, names_subset,
         "sample.count=5",
         "figures=false",
     ]
-    half, _ = train_run(*common, "steps=3")
-    whole, _ = train_run(*common, "steps=6")
-    after_a_second(half)
-    run(compose_config(*common, "steps=6", f"resume={half}"), half)
+    whole, half = resumed_halfway(train_run, common)
     assert same_weights(whole, half) and scalars(whole)["train/loss"] == scalars(half)["train/loss"]
     assert metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()

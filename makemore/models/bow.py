@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from makemore.config import ModelConfig, check
+from makemore.config import ModelConfig, check_model
 from makemore.models.base import LanguageModel
 
 
@@ -19,8 +19,7 @@ class BoWConfig(ModelConfig):
     n_embd2: int = 64  # hidden units of the MLP after the averaging
 
     def __post_init__(self):
-        check("model.n_embd", self.n_embd, self.n_embd >= 1, "an integer >= 1")
-        check("model.n_embd2", self.n_embd2, self.n_embd2 >= 1, "an integer >= 1")
+        check_model(self, sizes=("n_embd", "n_embd2"))
 
 
 class CausalBoW(nn.Module):

@@ -2,12 +2,11 @@
 characters in `n_embd` numbers, `n_layer` tanh layers of `n_hidden` units (each may normalize its input to the
 tanh with BatchNorm), then logits."""
 
-import math
 from dataclasses import dataclass
 
 from torch import nn
 
-from makemore.config import ModelConfig, check
+from makemore.config import ModelConfig, check_model
 from makemore.models.base import BatchNorm1d, Windowed
 
 
@@ -22,15 +21,7 @@ class MLPConfig(ModelConfig):
     last_layer_scale: float = 1.0  # the output layer's initial weights and bias times this (part 3: 0.1)
 
     def __post_init__(self):
-        for key in ("n_embd", "n_hidden", "n_layer"):
-            check(f"model.{key}", getattr(self, key), getattr(self, key) >= 1, "an integer >= 1")
-        # a last layer of zeros is an untrained model's best guess (uniform), but a scale above 1 only saturates
-        check(
-            "model.last_layer_scale",
-            self.last_layer_scale,
-            0 <= self.last_layer_scale <= 1,
-            "a number in [0, 1]",
-        )
+        check_model(self, sizes=("n_embd", "n_hidden", "n_layer"), scales=("last_layer_scale",))
 
 
 class MLP(Windowed):
@@ -47,9 +38,10 @@ class MLP(Windowed):
             width = config.n_hidden
         self.hidden = nn.Sequential(*layers)
         self.out = nn.Linear(width, vocab_size)
-        if not math.isclose(config.last_layer_scale, 1):  # a softmax less sure of itself at the start
-            self.out.weight.data *= config.last_layer_scale
-            self.out.bias.data *= config.last_layer_scale
+        self.out.weight.data *= (
+            config.last_layer_scale
+        )  # a softmax less sure of itself at the start (1: exact)
+        self.out.bias.data *= config.last_layer_scale
 
     def next_logits(self, windows):
         return self.out(self.hidden(self.C(windows).flatten(1)))

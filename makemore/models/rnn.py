@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from makemore.config import ModelConfig, check
+from makemore.config import ModelConfig, check_model
 from makemore.models.base import LanguageModel
 
 
@@ -21,8 +21,7 @@ class RNNConfig(ModelConfig):
     n_embd2: int = 64  # size of the hidden state
 
     def __post_init__(self):
-        check("model.n_embd", self.n_embd, self.n_embd >= 1, "an integer >= 1")
-        check("model.n_embd2", self.n_embd2, self.n_embd2 >= 1, "an integer >= 1")
+        check_model(self, sizes=("n_embd", "n_embd2"))
 
 
 @dataclass

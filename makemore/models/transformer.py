@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from makemore.config import ModelConfig, check
+from makemore.config import ModelConfig, check, check_model
 from makemore.models.base import LanguageModel
 
 MAX_LAYERS = 1000
@@ -20,8 +20,7 @@ class TransformerConfig(ModelConfig):
     n_head: int = 4  # attention heads per block; must divide n_embd
 
     def __post_init__(self):
-        for key in ("n_embd", "n_layer", "n_head"):
-            check(f"model.{key}", getattr(self, key), getattr(self, key) >= 1, "an integer >= 1")
+        check_model(self, sizes=("n_embd", "n_layer", "n_head"))
         # Blocks are built one by one in Python: 100,000 of them would keep a run busy long before any check.
         check(
             "model.n_layer",

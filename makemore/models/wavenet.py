@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from makemore.config import ModelConfig, check
+from makemore.config import ModelConfig, check, check_model
 from makemore.models.base import BatchNorm1d, Windowed
 
 
@@ -15,19 +15,10 @@ class WaveNetConfig(ModelConfig):
     _target_: str = "makemore.models.WaveNet"
     n_embd: int = 24  # numbers per character embedding
     n_hidden: int = 128  # units of each stage
-    last_layer_scale: float = (
-        0.1  # the output layer's initial weights and bias times this: a softmax unsure at first
-    )
+    last_layer_scale: float = 0.1  # the output layer's initial weights and bias times this: unsure at first
 
     def __post_init__(self):
-        for key in ("n_embd", "n_hidden"):
-            check(f"model.{key}", getattr(self, key), getattr(self, key) >= 1, "an integer >= 1")
-        check(
-            "model.last_layer_scale",
-            self.last_layer_scale,
-            0 <= self.last_layer_scale <= 1,
-            "a number in [0, 1]",
-        )
+        check_model(self, sizes=("n_embd", "n_hidden"), scales=("last_layer_scale",))
         if isinstance(self.context, str):  # "${context}": the schema itself, before a run gives the context
             return
         # the tree halves the positions at each stage, down to one
