@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from makemore import memory
+from makemore import memory, signals
 from makemore.models.base import batch_statistics, counted
 
 EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exact evaluation
@@ -110,6 +110,7 @@ class Split:
     lengths: np.ndarray
     vocab_size: int
     _counted: dict = field(default_factory=dict, repr=False)
+    _drawn: dict = field(default_factory=dict, repr=False)
 
     @property
     def total(self):
@@ -183,22 +184,40 @@ class Split:
         return self.total if model.windowed else len(self.lengths)
 
     def nll(self, model):
-        """The exact average NLL of the split, in pieces of bounded size."""
+        """The exact average NLL of the split, in pieces of bounded size, between which a signal can stop it."""
         tokens = eval_tokens(self.vocab_size)
         # in one piece where the batch's statistics are the model's (BatchNorm in training)
         if model.windowed:
             whole = model.training and batch_statistics(model)
             table = self.counted(model.context, model.device)
             first, *rest = table.parts(len(table.X) if whole else max(1, tokens // 8))
-            return sum((part.nll(model) for part in rest), first.nll(model))
+            signals.check()
+            total = first.nll(model)
+            for part in rest:
+                signals.check()
+                total = total + part.nll(model)
+            return total
         order = np.argsort(self.lengths, kind="stable")  # similar lengths together: little padding
         total, at = 0.0, 0
         while at < len(order):
+            signals.check()
             n = max(1, tokens // (int(self.lengths[order[at]]) + 1))
             n = max(1, tokens // (int(self.lengths[order[min(at + n, len(order)) - 1]]) + 1))
             total += self.words(order[at : at + n], model.pad).to(model.device).nll_sum(model)
             at += n
         return total / self.total
+
+    def drawn(self, count, seed):
+        """`count` of the split's words, drawn without replacement by `seed` and kept in their order, as a split
+        of their own (made once): the fixed sample a large split is evaluated on."""
+        key = (count, seed)
+        if key not in self._drawn:
+            keep = np.zeros(len(self.lengths), dtype=bool)
+            keep[np.random.default_rng(seed).choice(len(self.lengths), count, replace=False)] = True
+            self._drawn[key] = Split(
+                self.ids[np.repeat(keep, self.lengths)], self.lengths[keep], self.vocab_size
+            )
+        return self._drawn[key]
 
     def counted(self, context, device="cpu"):
         """The distinct (window, next token) pairs with their counts, gathered by window (made once)."""
@@ -235,6 +254,7 @@ class Split:
         ends = np.cumsum(self.lengths)
         lo = 0
         while lo < len(self.lengths):
+            signals.check()
             hi = max(lo + 1, int(np.searchsorted(ends, ends[lo] + chars)))
             yield lo, min(hi, len(self.lengths))
             lo = hi
@@ -273,6 +293,7 @@ class Split:
         """(window, next) rows of every prediction, about `chunk` predictions at a time: for windows too long
         to read as one int64."""
         for at in range(0, self.total, chunk):
+            signals.check()
             ex = self.windows(np.arange(at, min(at + chunk, self.total)), context)
             yield np.concatenate([ex.X.numpy(), ex.Y.numpy()], 1)
 

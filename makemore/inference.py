@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
-from makemore import MakemoreError, memory
-from makemore.batches import Split
+from makemore import MakemoreError, memory, signals
+from makemore.batches import Split, eval_tokens
 
 BATCH_ABOVE = 100  # sample.batched=null draws more words than this all at once
 
@@ -71,6 +71,7 @@ def sample_one_by_one(model, count, seed, temperature=1.0, top_k=None, max_lengt
     for _ in range(count):
         idx = _start(model, 1)
         while idx.shape[1] - model.pad - 1 < max_length:
+            signals.check()
             p = next_probs(model, idx, temperature, top_k)[0].float().cpu()
             ix = torch.multinomial(p, 1, replacement=True, generator=g).item()
             if ix == 0:
@@ -82,11 +83,23 @@ def sample_one_by_one(model, count, seed, temperature=1.0, top_k=None, max_lengt
 
 @torch.no_grad()
 def sample_batched(model, count, seed, temperature=1.0, top_k=None, max_length=100):
-    """All words advance together: one inverse-CDF draw per word and position, until every word has ended."""
+    """The words in groups, each of as many as an evaluation's chunk of predictions reads at a time (so that a
+    signal can stop the sampling between two of their passes), drawn one group after the other."""
     g = torch.Generator().manual_seed(seed)
+    rows = max(1, eval_tokens(model.vocab_size) // min(model.pad + 1 + max_length, model.context))
+    return [
+        word
+        for at in range(0, count, rows)
+        for word in _group(model, min(rows, count - at), g, temperature, top_k, max_length)
+    ]
+
+
+def _group(model, count, g, temperature, top_k, max_length):
+    """All words advance together: one inverse-CDF draw per word and position, until every word has ended."""
     idx = _start(model, count)
     alive = torch.arange(count)
     while len(alive) and idx.shape[1] - model.pad - 1 < max_length:
+        signals.check()
         cdf = next_probs(model, idx[alive.to(idx.device)], temperature, top_k).cumsum(1).cpu()
         cdf /= cdf[:, -1:].clone()
         u = torch.rand((len(alive), 1), generator=g, dtype=torch.float64)
