@@ -22,6 +22,11 @@ EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exa
 CELL_BYTES = 8 + 8 + 4 + 1
 
 
+def ids_memory(examples, tokens):
+    """Bytes of the handful of int64 arrays of examples x tokens that their ids are made in."""
+    return 6 * 8 * examples * tokens
+
+
 def eval_tokens(vocab_size):
     """Predictions evaluated at once: EVAL_TOKENS, or fewer where the vocabulary is larger than the lecture's, so that
     their logits (V of them a prediction) take no more memory than the lecture's would."""
@@ -144,9 +149,8 @@ class Split:
     def windows(self, index, context):
         """Examples of single predictions: the `context` tokens before prediction number `index` of the
         split (in order: each word's characters, then its end), and the token predicted."""
-        # a handful of int64 arrays of len(index) x context at once
         memory.require(
-            6 * 8 * len(index) * context,
+            ids_memory(len(index), context),
             f"windows of {context:,} tokens for {len(index):,} predictions",
             "use a shorter context",
         )
@@ -226,14 +230,18 @@ class Split:
             self._counted[key] = self._count(context).to(device)
         return self._counted[key]
 
-    def _count(self, context):
-        V = self.vocab_size
-        # the distinct (window, next) rows, at worst every prediction's, a few times over while they are gathered
-        memory.require(
+    def counting_memory(self, context):
+        """(bytes, what, advice) of counting the windows: the distinct (window, next) rows, at worst every
+        prediction's, a few times over while they are gathered."""
+        return (
             4 * 8 * self.total * (context + 1),
             f"the windows of {context:,} tokens of {self.total:,} predictions",
             "use a shorter context",
         )
+
+    def _count(self, context):
+        V = self.vocab_size
+        memory.require(*self.counting_memory(context))
         if V ** (context + 1) < 2**63:  # each (window, next) pair is one int64: count those, in chunks
             keys, n = _tally(self._pair_keys(context), V ** (context + 1))
             rows = _rows(keys, V, context + 1)

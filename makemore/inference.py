@@ -26,7 +26,7 @@ def sample(model, count, seed, batched=None, temperature=1.0, top_k=None, max_le
     """`count` words as lists of token ids, drawn with a generator seeded with `seed` (used for nothing else),
     each stopped at its end token or at `max_length` characters (a sequence model's at its context, as `score`)."""
     max_length = longest(model, max_length)
-    check_memory(model, count, max_length)
+    memory.require(*sampling_memory(model, count, max_length))
     batched = count > BATCH_ABOVE if batched is None else batched
     draw = sample_batched if batched else sample_one_by_one
     return draw(model, count, seed, temperature, top_k, max_length)
@@ -38,13 +38,11 @@ def longest(model, max_length):
     return max_length if model.windowed else min(max_length, model.context - 1)
 
 
-def check_memory(model, count, max_length, keys=("count", "max_length")):
-    """Refuse, before any is drawn, `count` words that might not fit in memory (`keys`: what the command calls
-    the two). Drawn together, a word holds up to max_length tokens (twice over while it grows), a row of float64
+def sampling_memory(model, count, max_length, keys=("count", "max_length")):
+    """(bytes, what, advice) of `count` sampled words, for memory.require (`keys`: what the command calls the
+    two). Drawn together, a word holds up to max_length tokens (twice over while it grows), a row of float64
     probabilities and their sums, and what the model's forward pass of its last `context` tokens makes."""
     max_length = longest(model, max_length)
-    if count == 0:
-        return
     tokens = 2 * 8 * (model.pad + 1 + max_length)
     per_word = (
         tokens
@@ -52,7 +50,7 @@ def check_memory(model, count, max_length, keys=("count", "max_length")):
         + memory.activations(model, min(model.pad + 1 + max_length, model.context), grad=False)
     )
     key = keys[1] if tokens > per_word - tokens else keys[0]  # the larger part of each word's cost
-    memory.require(
+    return (
         count * per_word,
         f"{count:,} sampled words of up to {max_length:,} characters",
         f"use a smaller {key}",

@@ -18,7 +18,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from makemore import MakemoreError, board, checkpoint, diagnostics, figures, inference, memory, runs
-from makemore.batches import Split, eval_tokens
+from makemore.batches import Split, eval_tokens, ids_memory
 from makemore.config import check_optimizer, flat, interpolated, sweeping, validate
 from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.files import replace
@@ -141,8 +141,8 @@ def typed():
 
 def check_run(cfg, model, splits, longest, state):
     """Refuse, before training, what would fail after it: words longer than a sequence model's context, an
-    optimizer torch would refuse, a checkpoint's training state that cannot continue this run, and steps,
-    samples or a picture that would not fit in memory."""
+    optimizer torch would refuse, a checkpoint's training state that cannot continue this run, and (preflight)
+    what would not fit in memory."""
     if not model.windowed and longest + 1 > cfg.context:
         raise MakemoreError(
             f"context={cfg.context} is shorter than the longest word of {cfg.data.path!r} and its "
@@ -162,8 +162,8 @@ def check_run(cfg, model, splits, longest, state):
             examples,
             "predictions" if model.windowed else "words",
         )
-    for check in _pass_memory(cfg, model, splits, trains):
-        memory.require(*check)
+    for need in preflight(cfg, model, splits, trains):
+        memory.require(*need)
     if state is not None:
         try:
             checkpoint.check_training(state, Trainer(model, cfg), lambda: Trainer(model, cfg, state))
@@ -171,14 +171,27 @@ def check_run(cfg, model, splits, longest, state):
             raise MakemoreError(
                 f"resume={cfg.resume}: the checkpoint cannot continue this run: {e}"
             ) from None
-    inference.check_memory(
+
+
+def preflight(cfg, model, splits, trains):
+    """Every large allocation of the run, before it begins, as (bytes, what, advice) for memory.require: the
+    counting of a windowed model's windows, an evaluation, a training step, the samples and the heatmap. (Its
+    weights, with their gradients and optimizer state, are checked as it is built: memory.check_model; the
+    counted table's size, which only counting finds, as it is counted: Split.counted.)"""
+    if model.windowed:  # training counts the train split's windows, evaluation those of each split it reads
+        for split in [splits["train"]] + [
+            evaluated(splits, s, cfg) for s in ("val", "test") if splits[s].total
+        ]:
+            yield split.counting_memory(model.context)
+    yield from _pass_memory(cfg, model, splits, trains)
+    yield inference.sampling_memory(
         model, cfg.sample.count, cfg.sample.max_length, ("sample.count", "sample.max_length")
     )
     # a model with a picture of its own draws it at context 1 (asking it for the table would allocate it)
     if cfg.figures and model.context == 1 and type(model).heatmap is not LanguageModel.heatmap:
         cells = model.vocab_size * figures.CELL
         # the image, the array it is made from, and its PNG twice (the file and TensorBoard's copy): 3 bytes a pixel
-        memory.require(
+        yield (
             4 * 3 * cells**2,
             f"the heatmap's {model.vocab_size:,} x {model.vocab_size:,} cells ({cells:,} x {cells:,} pixels)",
             "figures=false skips it",
@@ -193,7 +206,7 @@ def _pass_memory(cfg, model, splits, trains):
     windows, a sequence model on every word; evaluation takes them eval_tokens(V) at a time (Split.nll)."""
     train, V = splits["train"], model.vocab_size
     T = model.context if model.windowed else int(train.lengths.max()) + 1  # an example's tokens
-    ids, rows = 6 * 8 * T, (T - model.pad) * V
+    ids, rows = ids_memory(1, T), (T - model.pad) * V
     most = max(s.total if model.windowed else len(s.lengths) for s in splits.values())
     tokens = eval_tokens(V)
     at_once = min(most, max(1, tokens // 8) if model.windowed else max(1, tokens // T))
