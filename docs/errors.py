@@ -118,12 +118,12 @@ def wait_for(pattern, tmp, has="", count=1):
         time.sleep(0.01)
 
 
-def signalled(signum, pattern, has="", count=1):
-    """Send the signal once the files appear (and hold `has`): a moment of the run."""
+def signalled(signum, pattern, has="", count=1, after=0):
+    """Send the signal once the files appear (and hold `has`), `after` seconds more: a moment of the run."""
 
     def act(proc, command, tmp):
         wait_for(pattern, tmp, has, count)
-        time.sleep(0.5 if pattern.endswith(".pt") else 0)  # a checkpoint: let it train on a little
+        time.sleep(0.5 if pattern.endswith(".pt") else after)  # a checkpoint: let it train on a little
         proc.send_signal(signum)
 
     return act
@@ -232,9 +232,14 @@ CASES = [  # (what you did, the command as typed, None or act(proc, command, tmp
         signalled(signal.SIGTERM, "ended/checkpoint.pt"),
     ),
     (
-        "Ctrl-C while the outputs are written",
-        "python train.py hydra.run.dir=writing data.path=words.txt sample.count=100000",
+        "Ctrl-C while the samples are drawn",
+        "python train.py hydra.run.dir=writing data.path=words.txt sample.count=2000000 sample.max_length=20",
         signalled(signal.SIGINT, "writing/train.log", "train loss"),
+    ),
+    (
+        "SIGTERM during an evaluation of a large file",
+        "python train.py hydra.run.dir=evaluating model=transformer data.path=many.txt figures=false",
+        signalled(signal.SIGTERM, "evaluating/train.log", "evaluations read", after=2),
     ),
     (
         "Ctrl-C while the command reads the data",

@@ -13,13 +13,18 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from makemore import memory
+from makemore import memory, signals
 from makemore.models.base import batch_statistics, counted
 
 EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exact evaluation
 # a (window, next) cell of the count table: its count, the counts model's copy of it, its weight in the NLL (float32)
 # and whether it occurs
 CELL_BYTES = 8 + 8 + 4 + 1
+
+
+def ids_memory(examples, tokens):
+    """Bytes of the handful of int64 arrays of examples x tokens that their ids are made in."""
+    return 6 * 8 * examples * tokens
 
 
 def eval_tokens(vocab_size):
@@ -110,6 +115,7 @@ class Split:
     lengths: np.ndarray
     vocab_size: int
     _counted: dict = field(default_factory=dict, repr=False)
+    _drawn: dict = field(default_factory=dict, repr=False)
 
     @property
     def total(self):
@@ -143,9 +149,8 @@ class Split:
     def windows(self, index, context):
         """Examples of single predictions: the `context` tokens before prediction number `index` of the
         split (in order: each word's characters, then its end), and the token predicted."""
-        # a handful of int64 arrays of len(index) x context at once
         memory.require(
-            6 * 8 * len(index) * context,
+            ids_memory(len(index), context),
             f"windows of {context:,} tokens for {len(index):,} predictions",
             "use a shorter context",
         )
@@ -183,22 +188,40 @@ class Split:
         return self.total if model.windowed else len(self.lengths)
 
     def nll(self, model):
-        """The exact average NLL of the split, in pieces of bounded size."""
+        """The exact average NLL of the split, in pieces of bounded size, between which a signal can stop it."""
         tokens = eval_tokens(self.vocab_size)
         # in one piece where the batch's statistics are the model's (BatchNorm in training)
         if model.windowed:
             whole = model.training and batch_statistics(model)
             table = self.counted(model.context, model.device)
             first, *rest = table.parts(len(table.X) if whole else max(1, tokens // 8))
-            return sum((part.nll(model) for part in rest), first.nll(model))
+            signals.check()
+            total = first.nll(model)
+            for part in rest:
+                signals.check()
+                total = total + part.nll(model)
+            return total
         order = np.argsort(self.lengths, kind="stable")  # similar lengths together: little padding
         total, at = 0.0, 0
         while at < len(order):
+            signals.check()
             n = max(1, tokens // (int(self.lengths[order[at]]) + 1))
             n = max(1, tokens // (int(self.lengths[order[min(at + n, len(order)) - 1]]) + 1))
             total += self.words(order[at : at + n], model.pad).to(model.device).nll_sum(model)
             at += n
         return total / self.total
+
+    def drawn(self, count, seed):
+        """`count` of the split's words, drawn without replacement by `seed` and kept in their order, as a split
+        of their own (made once): the fixed sample a large split is evaluated on."""
+        key = (count, seed)
+        if key not in self._drawn:
+            keep = np.zeros(len(self.lengths), dtype=bool)
+            keep[np.random.default_rng(seed).choice(len(self.lengths), count, replace=False)] = True
+            self._drawn[key] = Split(
+                self.ids[np.repeat(keep, self.lengths)], self.lengths[keep], self.vocab_size
+            )
+        return self._drawn[key]
 
     def counted(self, context, device="cpu"):
         """The distinct (window, next token) pairs with their counts, gathered by window (made once)."""
@@ -207,14 +230,18 @@ class Split:
             self._counted[key] = self._count(context).to(device)
         return self._counted[key]
 
-    def _count(self, context):
-        V = self.vocab_size
-        # the distinct (window, next) rows, at worst every prediction's, a few times over while they are gathered
-        memory.require(
+    def counting_memory(self, context):
+        """(bytes, what, advice) of counting the windows: the distinct (window, next) rows, at worst every
+        prediction's, a few times over while they are gathered."""
+        return (
             4 * 8 * self.total * (context + 1),
             f"the windows of {context:,} tokens of {self.total:,} predictions",
             "use a shorter context",
         )
+
+    def _count(self, context):
+        V = self.vocab_size
+        memory.require(*self.counting_memory(context))
         if V ** (context + 1) < 2**63:  # each (window, next) pair is one int64: count those, in chunks
             keys, n = _tally(self._pair_keys(context), V ** (context + 1))
             rows = _rows(keys, V, context + 1)
@@ -235,6 +262,7 @@ class Split:
         ends = np.cumsum(self.lengths)
         lo = 0
         while lo < len(self.lengths):
+            signals.check()
             hi = max(lo + 1, int(np.searchsorted(ends, ends[lo] + chars)))
             yield lo, min(hi, len(self.lengths))
             lo = hi
@@ -273,6 +301,7 @@ class Split:
         """(window, next) rows of every prediction, about `chunk` predictions at a time: for windows too long
         to read as one int64."""
         for at in range(0, self.total, chunk):
+            signals.check()
             ex = self.windows(np.arange(at, min(at + chunk, self.total)), context)
             yield np.concatenate([ex.X.numpy(), ex.Y.numpy()], 1)
 

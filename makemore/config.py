@@ -87,6 +87,7 @@ class Config:
     steps: int = MISSING
     batch_size: Optional[int] = MISSING
     eval_interval: int = MISSING
+    eval_words: Optional[int] = MISSING
     checkpoint_seconds: float = MISSING
     threads: int = MISSING
     device: str = MISSING
@@ -123,6 +124,7 @@ NULLS = {  # a key that may be null: what null means
     "batch_size": "full batch",
     "sample.top_k": "every token",
     "sample.max_length": "a little past the longest word",
+    "eval_words": "every word",
     "resume": "a new run",
 }
 RANGES = {  # key: (allowed, what the user is told), of a value other than null
@@ -134,6 +136,7 @@ RANGES = {  # key: (allowed, what the user is told), of a value other than null
     "steps": (lambda v: v >= 0, "an integer >= 0"),
     "batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "eval_interval": (lambda v: v >= 1, "an integer >= 1"),
+    "eval_words": (lambda v: v >= 1, "an integer >= 1"),
     "checkpoint_seconds": (lambda v: v >= 0 and finite(v), "a finite number of seconds >= 0"),
     "threads": (lambda v: 1 <= v <= 1024, "an integer in [1, 1024]: torch starts that many threads"),
     "device": (

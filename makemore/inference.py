@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
-from makemore import MakemoreError, memory
-from makemore.batches import Split
+from makemore import MakemoreError, memory, signals
+from makemore.batches import Split, eval_tokens
 
 BATCH_ABOVE = 100  # sample.batched=null draws more words than this all at once
 
@@ -26,7 +26,7 @@ def sample(model, count, seed, batched=None, temperature=1.0, top_k=None, max_le
     """`count` words as lists of token ids, drawn with a generator seeded with `seed` (used for nothing else),
     each stopped at its end token or at `max_length` characters (a sequence model's at its context, as `score`)."""
     max_length = longest(model, max_length)
-    check_memory(model, count, max_length)
+    memory.require(*sampling_memory(model, count, max_length))
     batched = count > BATCH_ABOVE if batched is None else batched
     draw = sample_batched if batched else sample_one_by_one
     return draw(model, count, seed, temperature, top_k, max_length)
@@ -38,13 +38,11 @@ def longest(model, max_length):
     return max_length if model.windowed else min(max_length, model.context - 1)
 
 
-def check_memory(model, count, max_length, keys=("count", "max_length")):
-    """Refuse, before any is drawn, `count` words that might not fit in memory (`keys`: what the command calls
-    the two). Drawn together, a word holds up to max_length tokens (twice over while it grows), a row of float64
+def sampling_memory(model, count, max_length, keys=("count", "max_length")):
+    """(bytes, what, advice) of `count` sampled words, for memory.require (`keys`: what the command calls the
+    two). Drawn together, a word holds up to max_length tokens (twice over while it grows), a row of float64
     probabilities and their sums, and what the model's forward pass of its last `context` tokens makes."""
     max_length = longest(model, max_length)
-    if count == 0:
-        return
     tokens = 2 * 8 * (model.pad + 1 + max_length)
     per_word = (
         tokens
@@ -52,7 +50,7 @@ def check_memory(model, count, max_length, keys=("count", "max_length")):
         + memory.activations(model, min(model.pad + 1 + max_length, model.context), grad=False)
     )
     key = keys[1] if tokens > per_word - tokens else keys[0]  # the larger part of each word's cost
-    memory.require(
+    return (
         count * per_word,
         f"{count:,} sampled words of up to {max_length:,} characters",
         f"use a smaller {key}",
@@ -71,6 +69,7 @@ def sample_one_by_one(model, count, seed, temperature=1.0, top_k=None, max_lengt
     for _ in range(count):
         idx = _start(model, 1)
         while idx.shape[1] - model.pad - 1 < max_length:
+            signals.check()
             p = next_probs(model, idx, temperature, top_k)[0].float().cpu()
             ix = torch.multinomial(p, 1, replacement=True, generator=g).item()
             if ix == 0:
@@ -82,11 +81,23 @@ def sample_one_by_one(model, count, seed, temperature=1.0, top_k=None, max_lengt
 
 @torch.no_grad()
 def sample_batched(model, count, seed, temperature=1.0, top_k=None, max_length=100):
-    """All words advance together: one inverse-CDF draw per word and position, until every word has ended."""
+    """The words in groups, each of as many as an evaluation's chunk of predictions reads at a time (so that a
+    signal can stop the sampling between two of their passes), drawn one group after the other."""
     g = torch.Generator().manual_seed(seed)
+    rows = max(1, eval_tokens(model.vocab_size) // min(model.pad + 1 + max_length, model.context))
+    return [
+        word
+        for at in range(0, count, rows)
+        for word in _group(model, min(rows, count - at), g, temperature, top_k, max_length)
+    ]
+
+
+def _group(model, count, g, temperature, top_k, max_length):
+    """All words advance together: one inverse-CDF draw per word and position, until every word has ended."""
     idx = _start(model, count)
     alive = torch.arange(count)
     while len(alive) and idx.shape[1] - model.pad - 1 < max_length:
+        signals.check()
         cdf = next_probs(model, idx[alive.to(idx.device)], temperature, top_k).cumsum(1).cpu()
         cdf /= cdf[:, -1:].clone()
         u = torch.rand((len(alive), 1), generator=g, dtype=torch.float64)

@@ -7,8 +7,9 @@
   `Terminated`, which the command reports in one line.
 - A single run from the moment Hydra writes into its folder (`interrupted`): one line, and an exit that puts the
   folder back as it was (makemore/runs.py).
-- During training and while a run writes its outputs (`caught`): noted by a flag and acted on between two steps,
-  or once the outputs are written, so that what the run saved is whole.
+- During training and while a run makes and writes its outputs (`caught`): noted by a flag and acted on between
+  two steps, between two chunks of long work (an evaluation, sampling, counting: `check`), or once the outputs
+  are written, so that what the run saved is whole.
 - A sweep's parent (`stop_jobs`): SIGTERM is passed on to the processes that run its jobs.
 """
 
@@ -162,23 +163,47 @@ class Signals:
     received = None  # the name of the first signal received, or None
 
 
+_flags = []  # the flags of the `caught` blocks this process is in, the innermost last
+
+
 @contextmanager
 def caught(*signums):
     """Within the block, the given signals set `.received` instead of stopping the process."""
     flag = Signals()
-    if threading.current_thread() is not threading.main_thread():  # handlers can only live there
-        yield flag
-        return
-
-    def note(signum, frame):
-        flag.received = flag.received or signal.Signals(signum).name
-
-    previous = {s: signal.signal(s, note) for s in signums}
+    _flags.append(flag)
     try:
-        yield flag
+        if threading.current_thread() is not threading.main_thread():  # handlers can only live there
+            yield flag
+            return
+
+        def note(signum, frame):
+            flag.received = flag.received or signal.Signals(signum).name
+
+        previous = {s: signal.signal(s, note) for s in signums}
+        try:
+            yield flag
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        _flags.remove(flag)
+
+
+def check():
+    """Where long work may stop (between two chunks of an evaluation, of sampling or of counting): raise Signalled
+    if a signal was caught, so that the run stops within a chunk's time, its last checkpoint whole. Outside a
+    `caught` block a signal acts at once, and this does nothing."""
+    if _flags and _flags[-1].received:
+        raise Signalled(_flags[-1].received)
+
+
+class Signalled(Exception):
+    """A caught signal, raised by `check` from inside long work: the block that caught it saves what it has and
+    stops (makemore/training.py)."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
 
 
 class Stopped(MakemoreError):
@@ -195,6 +220,19 @@ class Interrupted(Stopped):
 
     def __init__(self, signal_name, step, path):
         super().__init__(f"{signal_name} at step {step}: saved {path}", signal_name, path.parent)
+
+
+class InterruptedOutputs(Interrupted):
+    """A signal while the final evaluation and the samples were made, before any output was written: the last
+    checkpoint is whole, and continuing it writes them."""
+
+    def __init__(self, signal_name, step, path):
+        Stopped.__init__(
+            self,
+            f"{signal_name} after training, before its outputs were written: {path} holds step {step}",
+            signal_name,
+            path.parent,
+        )
 
 
 class StoppedAfterTraining(Stopped):

@@ -19,14 +19,14 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from makemore import MakemoreError, board, checkpoint, diagnostics, figures, inference, memory, runs
-from makemore.batches import Split, eval_tokens
+from makemore.batches import Split, eval_tokens, ids_memory
 from makemore.config import check_optimizer, flat, interpolated, sweeping, validate
 from makemore.data import data_digest, read_words, split, too_few_words
 from makemore.files import replace
 from makemore.inference import sample
 from makemore.models import LanguageModel, named
 from makemore.models.base import holding, running_statistics
-from makemore.signals import Interrupted, StoppedAfterTraining, caught
+from makemore.signals import Interrupted, InterruptedOutputs, Signalled, StoppedAfterTraining, caught
 from makemore.terminal import show
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ WRITE_EVERY = 1000  # train/loss values buffered at most before they are written
 RESUMABLE = {
     "steps",
     "eval_interval",
+    "eval_words",
     "checkpoint_seconds",
     "threads",
     "device",
@@ -46,6 +47,9 @@ RESUMABLE = {
     "diagnostics",
 }
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
+# sample.max_length=null stops a name 10 past the longest word, but not past this: a file of a few long lines would
+# have each sampled name run to millions of characters, one model pass each
+MAX_LENGTH = 300
 # Every model starts near a uniform guess, whose NLL is log V, and training lowers it. A step too large overshoots,
 # and an lr too large but still stable leaves it wandering above, within ten times that; a training that diverges
 # raises it without bound, finite for many steps before it overflows (optimizer.momentum=2). A train NLL past
@@ -138,8 +142,8 @@ def typed():
 
 def check_run(cfg, model, splits, longest, state):
     """Refuse, before training, what would fail after it: words longer than a sequence model's context, an
-    optimizer torch would refuse, a checkpoint's training state that cannot continue this run, and steps,
-    samples or a picture that would not fit in memory."""
+    optimizer torch would refuse, a checkpoint's training state that cannot continue this run, and (preflight)
+    what would not fit in memory."""
     if not model.windowed and longest + 1 > cfg.context:
         raise MakemoreError(
             f"context={cfg.context} is shorter than the longest word of {cfg.data.path!r} and its "
@@ -159,8 +163,8 @@ def check_run(cfg, model, splits, longest, state):
             examples,
             "predictions" if model.windowed else "words",
         )
-    for check in _pass_memory(cfg, model, splits, trains):
-        memory.require(*check)
+    for need in preflight(cfg, model, splits, trains):
+        memory.require(*need)
     if state is not None:
         try:
             checkpoint.check_training(state, Trainer(model, cfg), lambda: Trainer(model, cfg, state))
@@ -168,14 +172,27 @@ def check_run(cfg, model, splits, longest, state):
             raise MakemoreError(
                 f"resume={cfg.resume}: the checkpoint cannot continue this run: {e}"
             ) from None
-    inference.check_memory(
+
+
+def preflight(cfg, model, splits, trains):
+    """Every large allocation of the run, before it begins, as (bytes, what, advice) for memory.require: the
+    counting of a windowed model's windows, an evaluation, a training step, the samples and the heatmap. (Its
+    weights, with their gradients and optimizer state, are checked as it is built: memory.check_model; the
+    counted table's size, which only counting finds, as it is counted: Split.counted.)"""
+    if model.windowed:  # training counts the train split's windows, evaluation those of each split it reads
+        for split in [splits["train"]] + [
+            evaluated(splits, s, cfg) for s in ("val", "test") if splits[s].total
+        ]:
+            yield split.counting_memory(model.context)
+    yield from _pass_memory(cfg, model, splits, trains)
+    yield inference.sampling_memory(
         model, cfg.sample.count, cfg.sample.max_length, ("sample.count", "sample.max_length")
     )
     # a model with a picture of its own draws it at context 1 (asking it for the table would allocate it)
     if cfg.figures and model.context == 1 and type(model).heatmap is not LanguageModel.heatmap:
         cells = model.vocab_size * figures.CELL
         # the image, the array it is made from, and its PNG twice (the file and TensorBoard's copy): 3 bytes a pixel
-        memory.require(
+        yield (
             4 * 3 * cells**2,
             f"the heatmap's {model.vocab_size:,} x {model.vocab_size:,} cells ({cells:,} x {cells:,} pixels)",
             "figures=false skips it",
@@ -190,7 +207,7 @@ def _pass_memory(cfg, model, splits, trains):
     windows, a sequence model on every word; evaluation takes them eval_tokens(V) at a time (Split.nll)."""
     train, V = splits["train"], model.vocab_size
     T = model.context if model.windowed else int(train.lengths.max()) + 1  # an example's tokens
-    ids, rows = 6 * 8 * T, (T - model.pad) * V
+    ids, rows = ids_memory(1, T), (T - model.pad) * V
     most = max(s.total if model.windowed else len(s.lengths) for s in splits.values())
     tokens = eval_tokens(V)
     at_once = min(most, max(1, tokens // 8) if model.windowed else max(1, tokens // T))
@@ -332,7 +349,7 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
     model.train()
     for step in (bar := progress(start, steps)):
         if signals.received:
-            stop(signals, step, trainer, pending)
+            stop(signals.received, step, trainer, pending)
         evaluating = step % cfg.eval_interval == 0 or step == steps
         # what a checkpoint of this step continues from: the state before this step's draw and pass
         if evaluating:
@@ -340,59 +357,108 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
         # the diagnostics are of an evaluation's own training pass, logged before its optimizer step
         if watch:
             watch.step = step if evaluating and first <= step < steps else None
-        nll = trainer.nll(model, train)
-        loss = model.penalized(nll, cfg.reg)
-        # a pass that logs the last loss, and takes no step: the model stays as it was trained
-        if step == steps:
-            model.load_state_dict(statistics, strict=False)
-        if step >= first:
-            pending.losses.append((step, loss.detach()))
-            if cfg.batch_size is not None:
-                trainer.nlls.append(nll.detach())
-            if evaluating:
-                # evaluated as its checkpoint holds it, before this step's pass
-                with holding(model, statistics):
-                    evaluate(model, splits, cfg, trainer, pending, step, nll)
-                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-                pending.checkpoint(step, trainer.state(rng, True), statistics, last=step == steps)
-            # between far-apart evaluations too: a stop never waits long
-            elif len(pending.losses) >= WRITE_EVERY:
-                pending.write()
+        kept = len(trainer.nlls)
+        try:
+            nll = trainer.nll(model, train)
+            loss = model.penalized(nll, cfg.reg)
+            # a pass that logs the last loss, and takes no step: the model stays as it was trained
+            if step == steps:
+                model.load_state_dict(statistics, strict=False)
+            if step >= first:
+                pending.losses.append((step, loss.detach()))
+                if cfg.batch_size is not None:
+                    trainer.nlls.append(nll.detach())
+                if evaluating:
+                    # evaluated as its checkpoint holds it, before this step's pass
+                    with holding(model, statistics):
+                        evaluate(model, splits, cfg, trainer, pending, step, nll)
+                    bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+                    pending.checkpoint(step, trainer.state(rng, True), statistics, last=step == steps)
+                # between far-apart evaluations too: a stop never waits long
+                elif len(pending.losses) >= WRITE_EVERY:
+                    pending.write()
+        except Signalled as e:
+            # within the step's pass or its evaluation: what the step logged is taken back, and the checkpoint is
+            # of the state before it (a step between evaluations that a signal stops in its pass is full batch,
+            # which draws nothing)
+            pending.losses = [(at, value) for at, value in pending.losses if at < step]
+            del trainer.nlls[kept:]
+            before = (rng, statistics) if evaluating else (trainer.g.get_state(), None)
+            stop(e.name, step, trainer, pending, *before)
         if step < steps:
             trainer.step(model, loss)
 
 
 def evaluate(model, splits, cfg, trainer, pending, step, nll):
     """train/nll and val/nll, in evaluation mode. Full batch, the step's NLL is the training split's; with
-    minibatches, the mean of those since the last evaluation, and the whole split's at the last step."""
+    minibatches, the mean of those since the last evaluation, and the split's (as evaluated) at the last step.
+    Both are computed before anything is logged: a signal that stops the evaluation leaves the step untouched."""
+    begin = time.perf_counter()
     model.eval()
     with torch.no_grad():
         if cfg.batch_size is None:
             train_nll = nll.item()
         elif step == cfg.steps:
             # the minibatch NLLs since the last evaluation stay, in the checkpoint: a resume to more steps adds to them
-            train_nll = splits["train"].nll(model).item()
+            train_nll = evaluated(splits, "train", cfg).nll(model).item()
         else:
             total, count = trainer.since()
             train_nll = total / count
-            trainer.nlls, trainer.before = [], (0.0, 0)
-        pending.scalars.append(("train/nll", train_nll, step))
-        if splits["val"].total:
-            pending.scalars.append(("val/nll", splits["val"].nll(model).item(), step))
+        val = evaluated(splits, "val", cfg).nll(model).item() if splits["val"].total else None
     model.train()
+    if cfg.batch_size is not None and step != cfg.steps:
+        trainer.nlls, trainer.before = [], (0.0, 0)
+    pending.scalars += [("train/nll", train_nll, step)] + (
+        [("val/nll", val, step)] if val is not None else []
+    )
+    if not pending.timed:  # what an evaluation costs, against the steps between two
+        pending.timed = True
+        log.info(
+            "step %d: an evaluation took %.2f s (eval_interval=%d, eval_words=%s)",
+            step,
+            time.perf_counter() - begin,
+            cfg.eval_interval,
+            cfg.eval_words,
+        )
+
+
+def evaluated(splits, name, cfg):
+    """The split as evaluations read it: whole, or where it has more than eval_words words, a fixed sample of that
+    many of them (drawn by data.split_seed, the same at every evaluation)."""
+    split = splits[name]
+    if cfg.eval_words is None or len(split.lengths) <= cfg.eval_words:
+        return split
+    return split.drawn(cfg.eval_words, cfg.data.split_seed)
+
+
+def log_evaluation(splits, cfg):
+    """Say which splits are evaluated on a sample."""
+    large = [name for name in SPLITS if evaluated(splits, name, cfg) is not splits[name]]
+    if large:
+        log.info(
+            "evaluations read %d words of the %s split%s (of %s words), drawn once by data.split_seed: "
+            "eval_words=null reads every word",
+            cfg.eval_words,
+            " and ".join([", ".join(large[:-1]), large[-1]] if len(large) > 1 else large),
+            "s" * (len(large) > 1),
+            ", ".join(f"{len(splits[name].lengths):,}" for name in large),
+        )
 
 
 def flat_line(model, splits, cfg, trainer, pending, first, signals):
     """A model with nothing to train here (the counts model, or steps=0): its NLLs, computed once, are logged at
     every step, to compare with the models that train."""
     model.eval()
-    with torch.no_grad():
-        nll = splits["train"].nll(model)
-        loss = model.penalized(nll, cfg.reg)
-        val = splits["val"].nll(model).item() if splits["val"].total else None
+    try:
+        with torch.no_grad():
+            nll = evaluated(splits, "train", cfg).nll(model)
+            loss = model.penalized(nll, cfg.reg)
+            val = evaluated(splits, "val", cfg).nll(model).item() if splits["val"].total else None
+    except Signalled as e:
+        stop(e.name, min(first, cfg.steps), trainer, pending)
     for step in (bar := progress(first, cfg.steps)):
         if signals.received:
-            stop(signals, step, trainer, pending)
+            stop(signals.received, step, trainer, pending)
         pending.losses.append((step, loss))
         if step % cfg.eval_interval == 0 or step == cfg.steps:
             pending.scalars += [("train/nll", nll.item(), step)] + (
@@ -411,11 +477,12 @@ def progress(start, steps):
     )
 
 
-def stop(signals, step, trainer, pending):
-    """A signal: save what the run has, before this step, and stop."""
+def stop(signal_name, step, trainer, pending, rng=None, statistics=None):
+    """A signal: save what the run has, before this step (`rng`, `statistics`: as they were before it, where the
+    step has begun), and stop."""
     pending.write()
-    pending.save(step, trainer.state(trainer.g.get_state(), False))
-    raise Interrupted(signals.received, step, pending.save.path)
+    pending.save(step, trainer.state(trainer.g.get_state() if rng is None else rng, False), statistics)
+    raise Interrupted(signal_name, step, pending.save.path)
 
 
 class Pending:
@@ -427,6 +494,7 @@ class Pending:
         self.losses, self.scalars = [], []  # (step, train/loss as a tensor); (tag, value, step)
         self.saved, self.last = None, None  # the step of the last checkpoint, the last loss written
         self.saved_at = -math.inf  # when it was saved (monotonic seconds)
+        self.timed = False  # whether an evaluation's cost has been logged
 
     def checkpoint(self, step, training, statistics=None, last=False):
         """At an evaluation: the burst (the scalars, then the checkpoint) at the first one, the last step, and once
@@ -519,7 +587,14 @@ def run(cfg, out):
     if cfg.context is None:  # as long as the longest word and its end: every word fits
         cfg.context = longest + 1
     if cfg.sample.max_length is None:  # a little past the longest word; the checkpoint keeps it for sampling
-        cfg.sample.max_length = longest + 10
+        cfg.sample.max_length = min(longest + 10, MAX_LENGTH)
+        if longest + 10 > MAX_LENGTH:
+            log.info(
+                "sample.max_length=null: names are sampled up to %d characters, not 10 past the longest word "
+                "(%d): set sample.max_length for longer ones",
+                MAX_LENGTH,
+                longest,
+            )
     metric = cfg.optimized_metric.split("/")[0]
     if sweeping() and not splits[metric].total:
         raise MakemoreError(
@@ -536,6 +611,7 @@ def run(cfg, out):
         model.load_state_dict(state["state_dict"])
     model.fit(splits["train"])
     check_run(cfg, model, splits, longest, state)
+    log_evaluation(splits, cfg)
     ignored = not_applying(cfg, model)
     for key in sorted(typed() & set(ignored)):
         log.warning(
@@ -550,8 +626,13 @@ def run(cfg, out):
     ) as writer:
         board.log_hparams(writer, cfg, ignored)
         fit(model, splits, cfg, writer, save, start, state)
-        with caught(signal.SIGINT, signal.SIGTERM) as signals:  # acted on once every output is written
-            nlls = write_outputs(model, splits, words.vocab, cfg, writer, out)
+        with caught(signal.SIGINT, signal.SIGTERM) as signals:
+            try:  # stopped at a signal: nothing is written yet, and continuing the checkpoint writes it all
+                nlls, drawn = final(model, splits, cfg)
+            except Signalled as e:
+                raise InterruptedOutputs(e.name, cfg.steps, save.path) from None
+            # a signal here is acted on once every output is written
+            write_outputs(model, splits, words.vocab, cfg, writer, out, nlls, drawn)
             writer.close()
             write_metrics(nlls, cfg, out, begin, ignored)
     if signals.received:
@@ -559,14 +640,11 @@ def run(cfg, out):
     return nlls[cfg.optimized_metric.split("/")[0]]
 
 
-def write_outputs(model, splits, vocab, cfg, writer, out):
-    """After training: the final NLLs (returned, and test/nll in TensorBoard), the samples (samples.txt, TensorBoard
-    and the terminal: a sweep's job shows a few) and the pictures."""
+def final(model, splits, cfg):
+    """After training, the long work: the final NLLs of the splits (as evaluated) and the samples."""
     model.eval()
     with torch.no_grad():
-        nlls = {s: splits[s].nll(model).item() if splits[s].total else None for s in SPLITS}
-    if nlls["test"] is not None:
-        writer.add_scalar("test/nll", nlls["test"], cfg.steps)
+        nlls = {s: evaluated(splits, s, cfg).nll(model).item() if splits[s].total else None for s in SPLITS}
     drawn = sample(
         model,
         cfg.sample.count,
@@ -576,6 +654,14 @@ def write_outputs(model, splits, vocab, cfg, writer, out):
         cfg.sample.top_k,
         cfg.sample.max_length,
     )
+    return nlls, drawn
+
+
+def write_outputs(model, splits, vocab, cfg, writer, out, nlls, drawn):
+    """After training: test/nll in TensorBoard, the samples (samples.txt, TensorBoard and the terminal: a sweep's
+    job shows a few) and the pictures."""
+    if nlls["test"] is not None:
+        writer.add_scalar("test/nll", nlls["test"], cfg.steps)
     names = [vocab.decode(w) for w in drawn]
     replace(out / "samples.txt", lambda tmp: Path(tmp).write_text("".join(n + "\n" for n in names)))
     novelty = where_from(drawn, splits)
@@ -585,7 +671,6 @@ def write_outputs(model, splits, vocab, cfg, writer, out):
         diagnostics.project(writer, model, vocab.itos, cfg.steps)
     shown = names[:SHOWN_IN_SWEEPS] if sweeping() else names
     show("\n".join([*shown, novelty]))
-    return nlls
 
 
 def write_metrics(nlls, cfg, out, begin, ignored):

@@ -372,22 +372,6 @@ def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, w
 
 
 @pytest.mark.slow
-def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, words):
-    out = tmp_path / "run"
-    proc = start(f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=100000")
-    # training is over; sampling 100,000 names takes a second or more
-    wait_for(out / "train.log", has="train loss")
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 143
-    assert stderr == (
-        f"error: SIGTERM after training: waited until every output was written; the run in {out} "
-        f"is complete\n"
-    )
-    assert len((out / "samples.txt").read_text().splitlines()) == 100000 and metrics(out)["steps"] == 100
-
-
-@pytest.mark.slow
 def test_sigterm_before_training_is_one_line_and_leaves_nothing(tmp_path, many_names):
     proc = start(f"data.path={many_names}", cwd=tmp_path)
     deadline = time.monotonic() + 60
