@@ -579,12 +579,12 @@ def references(path=None):
                     what,
                     f"{seconds:.1f} s",
                     f"{train:.4f} / {val:.4f}",
-                    f"{target}",
+                    f"{target:.3f}",
                     reached(out, target),
                     f"{wall:.1f} s",
                     f"{m['val_nll']:.4f}",
-                    f"{to_target / seconds:.3f}" if to_target is not None else "",
-                    f"<= {goal}",
+                    f"{to_target / seconds:.3f}x" if to_target is not None else "",
+                    f"<= {goal}x",
                 )
             )
         yield table(
@@ -620,8 +620,8 @@ def references(path=None):
                     reached(out, loss),
                     f"{wall:.1f} s",
                     f"{m['val_nll']:.4f}",
-                    f"{wall / theirs:.2f}" if m["val_nll"] <= loss else "its loss not reached",
-                    f"<= {GOAL}",
+                    f"{wall / theirs:.2f}x" if m["val_nll"] <= loss else "its loss not reached",
+                    f"<= {GOAL}x",
                 )
             )
         yield table(
