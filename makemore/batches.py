@@ -146,6 +146,14 @@ class Split:
         Y[np.arange(len(index)), lengths] = 0
         return Examples(torch.from_numpy(X), torch.from_numpy(Y))
 
+    def pieces(self, index, pad, pieces):
+        """Examples of the words at `index` in `pieces` runs of similar length, each padded to its own longest word:
+        the predictions of words(index, pad), with less padding."""
+        if pieces == 1:
+            return [self.words(index, pad)]
+        index = index[np.argsort(self.lengths[index], kind="stable")]
+        return [self.words(part, pad) for part in np.array_split(index, min(pieces, len(index)))]
+
     def windows(self, index, context):
         """Examples of single predictions: the `context` tokens before prediction number `index` of the
         split (in order: each word's characters, then its end), and the token predicted."""

@@ -7,6 +7,8 @@ tables and writes them into its own section of docs/benchmarks.md, leaving the o
     python -m makemore.bench --contexts # counts and mlp at contexts 3, 5 and 8: val NLL and peak memory
     python -m makemore.bench --scale    # 1M and 10M line files: whole runs, their passes, peak memory
     python -m makemore.bench --makemore path/to/makemore.py   # its step beside ours, at its own settings
+    python -m makemore.bench --references [path/to/makemore.py]   # the lecture's recipes and makemore.py's
+                                        # models, each run beside ours: time to their loss
 
 Timings are medians of repeats; the machine may be shared, so read the ratios, which are measured side by side.
 """
@@ -140,6 +142,97 @@ def lecture_step(xs, ys, W):
     W.grad = None
     loss.backward()
     W.data += -50 * W.grad
+
+
+# --- the lecture's recipes, as its notebooks train them -------------------------------------------------------
+
+
+def lecture_batchnorm(x, gain, bias, running, training, momentum, std):
+    """The lecture's BatchNorm over every dimension but the last: the batch's statistics in training, which move
+    the running ones by `momentum`; the running ones in evaluation. Part 3 divides by the standard deviation, part 5
+    by sqrt(variance + 1e-5)."""
+    if training:
+        dims = tuple(range(x.dim() - 1))
+        mean, spread = x.mean(dims), x.std(dims) if std else (x.var(dims) + 1e-5).sqrt()
+        with torch.no_grad():
+            running[0].lerp_(mean, momentum)
+            running[1].lerp_(spread, momentum)
+    else:
+        mean, spread = running
+    return gain * (x - mean) / spread + bias
+
+
+def part3_net(V, g):
+    """Makemore part 3's BatchNorm MLP: 10 numbers per character, context 3, 200 tanh units, the output layer
+    scaled by 0.01, Kaiming's tanh gain on the hidden layer (12,097 parameters)."""
+    n_embd, n_hidden, context = 10, 200, 3
+    C = torch.randn((V, n_embd), generator=g)
+    W1 = torch.randn((context * n_embd, n_hidden), generator=g) * (5 / 3) / (context * n_embd) ** 0.5
+    W2, b2 = torch.randn((n_hidden, V), generator=g) * 0.01, torch.zeros(V)
+    gain, bias, running = (
+        torch.ones(n_hidden),
+        torch.zeros(n_hidden),
+        (torch.zeros(n_hidden), torch.ones(n_hidden)),
+    )
+
+    def forward(X, training):
+        h = lecture_batchnorm(C[X].flatten(1) @ W1, gain, bias, running, training, 0.001, std=True)
+        return h.tanh() @ W2 + b2
+
+    return context, [C, W1, W2, b2, gain, bias], forward
+
+
+def part5_net(V, g):
+    """Makemore part 5's hierarchical WaveNet: 24 numbers per character, context 8 fused two at a time in three
+    stages of 128 units (Linear without bias, BatchNorm over batch and time, tanh), the output layer's weights
+    scaled by 0.1 (76,579 parameters)."""
+    n_embd, n_hidden, context = 24, 128, 8
+    C, stages, width = torch.randn((V, n_embd), generator=g), [], 2 * n_embd
+    for _ in range(3):
+        W = torch.randn((width, n_hidden), generator=g) / width**0.5
+        stages.append(
+            (W, torch.ones(n_hidden), torch.zeros(n_hidden), (torch.zeros(n_hidden), torch.ones(n_hidden)))
+        )
+        width = 2 * n_hidden
+    W_out, b_out = torch.randn((n_hidden, V), generator=g) / n_hidden**0.5 * 0.1, torch.zeros(V)
+
+    def forward(X, training):
+        x = C[X]
+        for W, gain, bias, running in stages:
+            x = x.reshape(len(x), x.shape[1] // 2, -1) @ W  # two neighbours side by side, then the layer
+            x = lecture_batchnorm(x, gain, bias, running, training, 0.1, std=False).tanh()
+        return x[:, 0] @ W_out + b_out
+
+    params = [C, *(p for W, gain, bias, _ in stages for p in (W, gain, bias)), W_out, b_out]
+    return context, params, forward
+
+
+def lecture_recipe(net, steps=200_000, batch=32, seed=2147483647):
+    """The lecture's training loop on this project's split of names.txt, on one thread: minibatches of 32 drawn
+    with torch.randint, plain SGD by hand at lr 0.1, then 0.01 for the last quarter of the steps. Returns the loop's
+    seconds and the final train and val NLL (BatchNorm on its running statistics)."""
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(seed)
+    context, params, forward = net(27, g)
+    for p in params:
+        p.requires_grad_(True)
+    train, val = (s.windows(np.arange(s.total), context) for s in (names_split(0), names_split(1)))
+    losses = []
+    start = time.perf_counter()
+    for i in range(steps):
+        ix = torch.randint(0, len(train.X), (batch,), generator=g)
+        loss = F.cross_entropy(forward(train.X[ix], True), train.Y[ix, 0])
+        for p in params:
+            p.grad = None
+        loss.backward()
+        lr = 0.1 if i < steps * 3 // 4 else 0.01
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+        losses.append(loss.item())  # the notebook keeps every step's loss for its plot
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        return seconds, [F.cross_entropy(forward(s.X, False), s.Y[:, 0]).item() for s in (train, val)]
 
 
 # --- a step, bare and inside a real run ----------------------------------------------------------------------
@@ -341,26 +434,29 @@ def first_below(folder, target):
     )
 
 
+def default_run(overrides, out):
+    """`python train.py <overrides>` into the folder `out`, no heatmap, no samples: its wall seconds (start-up
+    included) and its metrics.json."""
+    start = time.perf_counter()
+    subprocess.run([*TRAIN, *overrides, f"hydra.run.dir={out}"], cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - start, json.loads((Path(out) / "metrics.json").read_text())
+
+
+def reached(folder, target):
+    """When the run in `folder` first reached val NLL `target`, as a table's cell."""
+    seconds, step = first_below(folder, target)
+    return f"{seconds:.1f} s (step {step})" if seconds is not None else "not reached"
+
+
 def models(names=tuple(MODELS)):
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             out = Path(tmp) / name
-            start = time.perf_counter()
-            subprocess.run(
-                [*TRAIN, f"model={name}", f"hydra.run.dir={out}"], cwd=ROOT, check=True, capture_output=True
-            )
-            wall = time.perf_counter() - start
-            m = json.loads((out / "metrics.json").read_text())
+            wall, m = default_run([f"model={name}"], out)
             model, _, _ = checkpoint.load(out / "checkpoint.pt")
             params = sum(p.numel() for p in model.parameters())  # not the buffers: counts, running statistics
-            reached = ""
             target = MODELS[name].target
-            if target is not None:
-                seconds, step = first_below(out, target)
-                reached = f"{target}: " + (
-                    f"{seconds:.1f} s (step {step})" if seconds is not None else "not reached"
-                )
             rows.append(
                 (
                     f"`python train.py model={name}`",
@@ -369,7 +465,7 @@ def models(names=tuple(MODELS)):
                     f"{m['val_nll']:.4f}",
                     f"{m['test_nll']:.4f}",
                     f"{wall:.1f} s",
-                    reached,
+                    f"{target}: {reached(out, target)}" if target is not None else "",
                 )
             )
     yield table(
@@ -406,32 +502,39 @@ def contexts(lengths=(3, 5, 8)):
 # --- makemore.py beside us -----------------------------------------------------------------------------------
 
 
+def run_makemore(path, kind, steps):
+    """A whole run of makemore.py (its own settings, one thread, its data loaded in the training process): its wall
+    seconds and what it printed."""
+    env = os.environ | {"OMP_NUM_THREADS": "1"}  # one thread, as every run here
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(path),
+                "-i",
+                str(NAMES),
+                "-o",
+                tmp,
+                "--type",
+                kind,
+                "--max-steps",
+                str(steps),
+            ]
+            + ["--num-workers", "0"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+    return time.perf_counter() - start, out
+
+
 def makemore_py(path, steps=200):
     """makemore.py's step time at its defaults (it prints one every 10 steps), and ours at the same settings."""
-    env = os.environ | {"OMP_NUM_THREADS": "1"}  # one thread, as every run here
     rows = []
     for kind in ("transformer", "gru"):
-        with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    str(path),
-                    "-i",
-                    str(NAMES),
-                    "-o",
-                    tmp,
-                    "--type",
-                    kind,
-                    "--max-steps",
-                    str(steps),
-                    "--num-workers",
-                    "0",
-                ],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=True,
-            ).stdout
+        _, out = run_makemore(path, kind, steps)
         theirs = statistics.median(float(ms) for ms in re.findall(r"step time ([\d.]+)ms", out)[2:]) / 1e3
         settings = [f"model={kind}", "batch_size=32", "lr=5e-4", "scheduler=constant"]
         ours = in_run_step(tuple(settings), steps)
@@ -445,6 +548,95 @@ def makemore_py(path, steps=200):
             "ours / theirs",
         ],
     )
+
+
+# --- the references: the lecture's recipes and makemore.py, each run beside ours -----------------------------
+
+# our command's overrides: the lecture's recipe it is measured against, its net, the val NLL, and the goal (at most
+# this share of the recipe's time)
+LECTURE = {
+    "mlp": (["model=mlp", "model.batchnorm=true"], "part 3, the BatchNorm MLP", part3_net, 2.10, 0.1),
+    "wavenet": (["model=wavenet"], "part 5, the hierarchical WaveNet", part5_net, 1.995, 0.25),
+}
+MAKEMORE_STEPS = 4000
+MAKEMORE_MODELS = ("transformer", "gru", "mlp", "rnn", "bow")
+GOAL = 0.5  # every model at least twice as fast as makemore.py
+
+
+def references(path=None):
+    """Each reference run, then ours beside it, in turn: the lecture's recipes (their loops' time beside ours to
+    the loss), then makemore.py's models at its settings (whole runs beside whole runs)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (overrides, what, net, target, goal) in LECTURE.items():
+            seconds, (train, val) = lecture_recipe(net)
+            out = Path(tmp) / name
+            wall, m = default_run(overrides, out)
+            to_target, _ = first_below(out, target)
+            rows.append(
+                (
+                    f"`python train.py {' '.join(overrides)}`",
+                    what,
+                    f"{seconds:.1f} s",
+                    f"{train:.4f} / {val:.4f}",
+                    f"{target:.3f}",
+                    reached(out, target),
+                    f"{wall:.1f} s",
+                    f"{m['val_nll']:.4f}",
+                    f"{to_target / seconds:.3f}x" if to_target is not None else "",
+                    f"<= {goal}x",
+                )
+            )
+        yield table(
+            rows,
+            [
+                "command",
+                "the lecture's recipe",
+                "its loop",
+                "its train / val NLL",
+                "val NLL",
+                "ours: time to it",
+                "our whole run",
+                "our val NLL",
+                "time to it / its loop",
+                "goal",
+            ],
+        )
+        if path is None:
+            yield "makemore.py was not given: `--references path/to/makemore.py` adds it."
+            return
+        rows = []
+        for kind in MAKEMORE_MODELS:
+            theirs, printed = run_makemore(path, kind, MAKEMORE_STEPS)
+            step, loss = re.findall(r"step (\d+) train loss: [\d.]+ test loss: ([\d.]+)", printed)[-1]
+            loss = float(loss)
+            out = Path(tmp) / kind
+            wall, m = default_run([f"model={kind}"], out)
+            rows.append(
+                (
+                    f"`python train.py model={kind}`",
+                    f"{theirs:.1f} s",
+                    f"{loss:.4f} (step {step})",
+                    reached(out, loss),
+                    f"{wall:.1f} s",
+                    f"{m['val_nll']:.4f}",
+                    f"{wall / theirs:.2f}x" if m["val_nll"] <= loss else "its loss not reached",
+                    f"<= {GOAL}x",
+                )
+            )
+        yield table(
+            rows,
+            [
+                "command",
+                f"makemore.py, {MAKEMORE_STEPS:,} steps: whole run",
+                "its test loss (its own split)",
+                "ours: time to it",
+                "our whole run",
+                "our val NLL",
+                "whole run / its whole run",
+                "goal",
+            ],
+        )
 
 
 # --- large files ---------------------------------------------------------------------------------------------
@@ -509,6 +701,14 @@ def main():
     parser.add_argument(
         "--makemore", type=Path, help="karpathy/makemore's makemore.py, to time its step beside ours"
     )
+    parser.add_argument(
+        "--references",
+        nargs="?",
+        const=False,
+        type=Path,
+        metavar="MAKEMORE_PY",
+        help="the lecture's recipes (and makemore.py's models, given its path) run beside ours",
+    )
     parser.add_argument("--quick", action="store_true", help="steps of the bigram and the mlp only")
     args = parser.parse_args()
     command = "python -m makemore.bench"
@@ -518,6 +718,12 @@ def main():
         publish("contexts", f"{command} --contexts", contexts())
     elif args.scale:
         publish("scale", f"{command} --scale", scale())
+    elif args.references is not None:
+        publish(
+            "references",
+            f"{command} --references" + " path/to/makemore.py" * bool(args.references),
+            references(args.references or None),
+        )
     elif args.makemore:
         publish("makemore", f"{command} --makemore path/to/makemore.py", makemore_py(args.makemore))
     else:

@@ -86,6 +86,7 @@ class Config:
     seed: int = MISSING
     steps: int = MISSING
     batch_size: Optional[int] = MISSING
+    batch_pieces: int = MISSING
     eval_interval: int = MISSING
     eval_words: Optional[int] = MISSING
     checkpoint_seconds: float = MISSING
@@ -135,6 +136,7 @@ RANGES = {  # key: (allowed, what the user is told), of a value other than null
     ),
     "steps": (lambda v: v >= 0, "an integer >= 0"),
     "batch_size": (lambda v: v >= 1, "an integer >= 1"),
+    "batch_pieces": (lambda v: v >= 1, "an integer >= 1"),
     "eval_interval": (lambda v: v >= 1, "an integer >= 1"),
     "eval_words": (lambda v: v >= 1, "an integer >= 1"),
     "checkpoint_seconds": (lambda v: v >= 0 and finite(v), "a finite number of seconds >= 0"),

@@ -255,7 +255,7 @@ class Trainer:
     def __init__(self, model, cfg, state=None):
         params = [p for p in model.parameters() if p.requires_grad]
         self.g = torch.Generator().manual_seed(cfg.seed)  # draws the minibatches and nothing else
-        self.batch_size = cfg.batch_size
+        self.batch_size, self.pieces = cfg.batch_size, cfg.batch_pieces
         self.optimizer = instantiate(cfg.optimizer)(params, lr=cfg.lr) if params and cfg.steps > 0 else None
         self.scheduler = instantiate(cfg.scheduler)(self.optimizer) if self.optimizer else None
         # The minibatch NLLs since the last evaluation (its train/nll): those of this process, and the sum and
@@ -310,7 +310,10 @@ class Trainer:
         if self.batch_size is None:
             return train.nll(model)
         index = torch.randint(train.size(model), (self.batch_size,), generator=self.g).numpy()
-        return train.examples(index, model).to(model.device).nll(model)
+        if model.windowed:
+            return train.windows(index, model.context).to(model.device).nll(model)
+        pieces = [p.to(model.device) for p in train.pieces(index, model.pad, self.pieces)]
+        return sum(p.nll_sum(model) for p in pieces) / sum(p.count() for p in pieces)
 
     def step(self, model, loss):
         # the optimizer's zero_grad does the same, at several times the cost

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, metrics, new, scalars
+from helpers import ROOT, compose_config, metrics, new, scalars
 
 from makemore.batches import Split
 from makemore.data import read_words, split
 from makemore.models import MLP, Neural
+from makemore.training import Trainer, build
 
 
 def train_split(path):
@@ -68,3 +69,22 @@ def test_a_batch_larger_than_the_train_split_is_said_and_runs(train_run, tmp_pat
     (line,) = [r.getMessage() for r in caplog.records if "batch_size" in r.getMessage()]
     assert "of the train split" in line and examples in line and "batch_size=null" in line
     assert metrics(out)["steps"] == 2
+
+
+@pytest.mark.parametrize("model", ["transformer", "gru"])
+def test_a_minibatch_in_pieces_of_similar_length_is_the_same_loss_and_gradient(names_subset, model):
+    """batch_pieces: the same words drawn by the seed, each piece padded to its own longest word; the loss and
+    every gradient those of the whole minibatch padded to its longest."""
+    train = train_split(names_subset)
+
+    def loss_and_grads(pieces):
+        cfg = compose_config(f"model={model}", "model.n_embd=8", "context=16", f"batch_pieces={pieces}")
+        net = build(cfg, 27, torch.device("cpu"))
+        loss = Trainer(net, cfg).nll(net, train)
+        loss.backward()
+        return loss.item(), [p.grad for p in net.parameters()]
+
+    (whole, grads), *pieces = [loss_and_grads(n) for n in (1, 2, 5)]
+    for loss, g in pieces:
+        assert loss == pytest.approx(whole, rel=1e-12)
+        assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-7) for a, b in zip(grads, g))
