@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from makemore import MakemoreError, signals
 from makemore.config import sweeping
 from makemore.files import file_error
-from makemore.runs import resume_override, sweep_failed
+from makemore.runs import Refused, resume_override, sweep_failed
 from makemore.signals import Interrupted, Stopped, Terminated
 from makemore.terminal import INTERRUPTED, fail
 
@@ -85,6 +85,8 @@ def report_config_errors(main):
         fail(MakemoreError(one_line(e)))
     except OSError as e:
         fail(file_error(e))
+    except Refused as e:
+        fail(e)
     except Exception:
         error = sweep_failed()
         if error is None:  # a bug

@@ -6,6 +6,7 @@ and failing trials are one line, never a traceback or a half-written run.
 """
 
 import csv
+import os
 import re
 import shlex
 import signal
@@ -25,13 +26,16 @@ from helpers import (
     copy_run,
     metrics,
     new,
+    same_weights,
     wait_for,
 )
 from hydra.core.override_parser.types import Quote, QuotedString
+from omegaconf import OmegaConf
 
 from makemore import MakemoreError
 from makemore.files import file_error
-from makemore.runs import claim
+from makemore.runs import claim, hold_job
+from makemore.training import run
 
 TRAIN = str(ROOT / "train.py")
 FAST = ("figures=false", "sample.count=2")  # the counts model, no heatmap: a run is about the imports
@@ -195,6 +199,68 @@ def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, finished_run):
     proc = train(FINISHED[0], "smoothing=3", f"resume={out}", check=False)
     assert_clear_error(proc, "smoothing is 3", "in the checkpoint")
     assert contents(out) == before
+
+
+def test_a_resume_given_a_hydra_run_dir_continues_there_and_leaves_its_own_folder_alone(
+    train_run, words, tmp_path
+):
+    common = ["model=neural", f"data.path={words}", *FAST]
+    half, _ = train_run(*common, "steps=3")
+    whole, _ = train_run(*common, "steps=6")
+    assert claim(compose_config(*common, f"resume={half}", hydra=True)).folder == half  # its own, by default
+    before = contents(half)
+    branch = tmp_path / "branch"
+    resumed = [*common, "steps=6", f"resume={half}"]
+    assert claim(compose_config(*resumed, f"hydra.run.dir={branch}", hydra=True)).folder == branch
+    run(compose_config(*resumed), branch)
+    assert same_weights(branch, whole) and metrics(branch) | {"seconds": 0} == metrics(whole) | {"seconds": 0}
+    assert contents(half) == before
+
+
+def hydras_job_folder(sweep, subdir):
+    """The folder Hydra makes for a sweep job (hydra.core.utils.run_job), and its config as the job sees it."""
+    Path(os.path.join(sweep, subdir)).mkdir(parents=True, exist_ok=True)
+    folder = os.path.abspath(os.path.join(sweep, subdir))
+    return OmegaConf.create({"runtime": {"output_dir": folder}, "sweep": {"dir": str(sweep)}, "job": {"num": 3}})
+
+
+@pytest.mark.parametrize("subdir", ["a/b", ".", "..", "../other", "/elsewhere/job", "summary.csv"])
+def test_a_sweep_job_folder_not_directly_inside_the_sweep_folder_is_refused(tmp_path, subdir):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    with pytest.raises(MakemoreError) as e:
+        hold_job(hydras_job_folder(sweep, subdir.replace("/elsewhere", str(tmp_path / "elsewhere"))))
+    assert "job 3's folder" in str(e.value) and "hydra.sweep.subdir" in str(e.value) and "\n" not in str(e.value)
+    assert not list(sweep.iterdir())  # what Hydra made inside the sweep folder for it is gone
+
+
+def test_a_sweep_job_folder_is_one_jobs_own(tmp_path):
+    sweep = tmp_path / "sweep"
+    os.close(hold_job(hydras_job_folder(sweep, "0_seed=1")))
+    (sweep / "0_seed=1" / "train.log").write_text("the first job's\n")
+    with pytest.raises(MakemoreError, match=r"^job 3's folder .*0_seed=1 is another job's too: give hydra.sweep"):
+        hold_job(hydras_job_folder(sweep, "0_seed=1"))
+    assert sorted(p.name for p in (sweep / "0_seed=1").iterdir()) == [".lock", "train.log"]
+
+
+@pytest.mark.slow  # through the CLI: the check above, reached before Hydra writes the job's files
+@pytest.mark.parametrize("subdir", ["..", "same"])
+def test_a_sweep_whose_jobs_share_a_folder_or_leave_the_sweep_folder_is_refused_leaving_everything(
+    tmp_path, finished_run, words, subdir
+):
+    out = copy_run(finished_run[0], tmp_path / "run")  # a run folder, with the sweep folder inside it
+    before = contents(out)
+    sweep = out / "sweep"
+    args = ["-m", f"hydra.sweep.dir={sweep}", f"hydra.sweep.subdir={subdir}", f"data.path={words}", "seed=1,2"]
+    proc = train(*args, *FAST, check=False)
+    job = "job 0's folder" if subdir == ".." else "job 1's folder"
+    assert_clear_error(proc, job, "hydra.sweep.subdir")
+    assert {path: data for path, data in contents(out).items() if path.parts[0] != "sweep"} == before
+    if subdir == "same":  # the first job is whole, and summarized; the second wrote nothing
+        assert "seed=1" in (sweep / "same" / ".hydra" / "overrides.yaml").read_text()
+        rows = list(csv.DictReader((sweep / "summary.csv").open()))
+        assert [(r["seed"], r["status"], r["folder"]) for r in rows] == [("1", "ok", "same")]
+        assert metrics(sweep / "same")["steps"] == 100
 
 
 def test_a_sweep_job_resumed_by_hand_is_summarized_as_the_same_job(tmp_path):
