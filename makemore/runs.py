@@ -33,7 +33,8 @@ from makemore.terminal import fail, show
 
 CHECKPOINT = "checkpoint.pt"
 LOCK = ".lock"  # in a run or sweep folder: flock-ed by the process that runs in it
-SWEEP_FILES = {LOCK, summary.RUN_FILE, "summary.csv", "summary.png"}  # a sweep folder's own, never a job's folder
+# a sweep folder's own files, never a job's folder
+SWEEP_FILES = {LOCK, summary.RUN_FILE, "summary.csv", "summary.png"}
 _claim = None  # the folder this process's single run holds (Hydra runs one per process)
 _sweep = None  # the folder this process's sweep holds
 _job = None  # the descriptor of the lock on the folder of the sweep job this process runs now

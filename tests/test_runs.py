@@ -11,7 +11,6 @@ import re
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,6 +23,8 @@ from helpers import (
     cli,
     compose_config,
     copy_run,
+    drained,
+    full_pipe,
     metrics,
     new,
     same_weights,
@@ -63,12 +64,6 @@ def hydra_quoted(key, value):
     return f"{key}={QuotedString(text=str(value), quote=Quote.double).with_quotes()}"
 
 
-def start(*args, cwd=ROOT):
-    return subprocess.Popen(
-        [sys.executable, TRAIN, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-
-
 # --- 1. a run owns its folder ----------------------------------------------------------------------------
 
 
@@ -98,23 +93,30 @@ def test_a_folder_that_holds_anything_else_is_refused_untouched(tmp_path, words)
 
 
 @pytest.mark.slow
-def test_two_runs_started_at_once_into_one_folder_are_one_run_and_one_refusal(tmp_path, words):
+def test_two_runs_started_at_once_into_one_folder_are_one_run_and_one_refusal(tmp_path, words, started):
     out = tmp_path / "run"
-    procs = [start(f"hydra.run.dir={out}", f"data.path={words}", *FAST) for _ in range(2)]
-    results = sorted((p.wait(timeout=120), p.stderr.read()) for p in procs)
-    assert [code for code, _ in results] == [0, 1]
-    assert results[1][1].startswith("error: ") and len(results[1][1].splitlines()) == 1
-    assert (
-        "another run is writing into" in results[1][1] or "already holds a run's checkpoint" in results[1][1]
+    # runs that never end by themselves: the refused one is refused while the other holds the folder
+    args = [f"hydra.run.dir={out}", f"data.path={words}", "model=neural", "steps=100000000", *FAST]
+    procs = [started(TRAIN, *args) for _ in range(2)]
+    while all(p.poll() is None for p in procs):
+        time.sleep(0.01)
+    (refused,) = [p for p in procs if p.poll() is not None]
+    (running,) = [p for p in procs if p is not refused]
+    _, stderr = refused.communicate()
+    assert refused.returncode == 1 and stderr == f"error: another run is writing into {out} right now; " + (
+        "wait until it ends, or choose another hydra.run.dir\n"
     )
-    assert metrics(out)["steps"] == 100
+    assert running.poll() is None  # the two ran at once: the other holds the folder still
+    wait_for(out / "checkpoint.pt")
+    running.send_signal(signal.SIGTERM)
+    assert running.wait(timeout=60) == 143 and "error: SIGTERM at step" in running.stderr.read()
 
 
 @pytest.mark.slow
-def test_two_resumes_of_one_run_are_one_resume_and_one_refusal(tmp_path, finished_run):
+def test_two_resumes_of_one_run_are_one_resume_and_one_refusal(tmp_path, finished_run, started):
     out = copy_run(finished_run[0], tmp_path / "run")
     resume = [*FINISHED, "steps=100000000", "eval_interval=1000000", "figures=false", f"resume={out}"]
-    first = start(*resume)
+    first = started(TRAIN, *resume)
     wait_for(out / "train.log", has="resuming")  # holds the folder, past its checks
     second = train(*resume, check=False)
     assert_clear_error(second, "another run is writing into", str(out))
@@ -221,7 +223,9 @@ def hydras_job_folder(sweep, subdir):
     """The folder Hydra makes for a sweep job (hydra.core.utils.run_job), and its config as the job sees it."""
     Path(os.path.join(sweep, subdir)).mkdir(parents=True, exist_ok=True)
     folder = os.path.abspath(os.path.join(sweep, subdir))
-    return OmegaConf.create({"runtime": {"output_dir": folder}, "sweep": {"dir": str(sweep)}, "job": {"num": 3}})
+    return OmegaConf.create(
+        {"runtime": {"output_dir": folder}, "sweep": {"dir": str(sweep)}, "job": {"num": 3}}
+    )
 
 
 @pytest.mark.parametrize("subdir", ["a/b", ".", "..", "../other", "/elsewhere/job", "summary.csv"])
@@ -230,7 +234,9 @@ def test_a_sweep_job_folder_not_directly_inside_the_sweep_folder_is_refused(tmp_
     sweep.mkdir()
     with pytest.raises(MakemoreError) as e:
         hold_job(hydras_job_folder(sweep, subdir.replace("/elsewhere", str(tmp_path / "elsewhere"))))
-    assert "job 3's folder" in str(e.value) and "hydra.sweep.subdir" in str(e.value) and "\n" not in str(e.value)
+    assert (
+        "job 3's folder" in str(e.value) and "hydra.sweep.subdir" in str(e.value) and "\n" not in str(e.value)
+    )
     assert not list(sweep.iterdir())  # what Hydra made inside the sweep folder for it is gone
 
 
@@ -238,7 +244,9 @@ def test_a_sweep_job_folder_is_one_jobs_own(tmp_path):
     sweep = tmp_path / "sweep"
     os.close(hold_job(hydras_job_folder(sweep, "0_seed=1")))
     (sweep / "0_seed=1" / "train.log").write_text("the first job's\n")
-    with pytest.raises(MakemoreError, match=r"^job 3's folder .*0_seed=1 is another job's too: give hydra.sweep"):
+    with pytest.raises(
+        MakemoreError, match=r"^job 3's folder .*0_seed=1 is another job's too: give hydra.sweep"
+    ):
         hold_job(hydras_job_folder(sweep, "0_seed=1"))
     assert sorted(p.name for p in (sweep / "0_seed=1").iterdir()) == [".lock", "train.log"]
 
@@ -251,7 +259,13 @@ def test_a_sweep_whose_jobs_share_a_folder_or_leave_the_sweep_folder_is_refused_
     out = copy_run(finished_run[0], tmp_path / "run")  # a run folder, with the sweep folder inside it
     before = contents(out)
     sweep = out / "sweep"
-    args = ["-m", f"hydra.sweep.dir={sweep}", f"hydra.sweep.subdir={subdir}", f"data.path={words}", "seed=1,2"]
+    args = [
+        "-m",
+        f"hydra.sweep.dir={sweep}",
+        f"hydra.sweep.subdir={subdir}",
+        f"data.path={words}",
+        "seed=1,2",
+    ]
     proc = train(*args, *FAST, check=False)
     job = "job 0's folder" if subdir == ".." else "job 1's folder"
     assert_clear_error(proc, job, "hydra.sweep.subdir")
@@ -407,9 +421,10 @@ def alive(pid):
 
 
 @pytest.mark.slow
-def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, words):
+def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, words, started):
     sweep = tmp_path / "sweep"
-    proc = start(
+    proc = started(
+        TRAIN,
         "-m",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
@@ -438,9 +453,12 @@ def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, w
 
 
 @pytest.mark.slow
-def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, words):
+def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, words, started):
     out = tmp_path / "run"
-    proc = start(f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=100000")
+    # unread, stdout fills: the run waits there, printing the names, once it has trained
+    proc = started(
+        TRAIN, f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=100000"
+    )
     # training is over; sampling 100,000 names takes a second or more
     wait_for(out / "train.log", has="train loss")
     proc.send_signal(signal.SIGTERM)
@@ -454,16 +472,18 @@ def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, wor
 
 
 @pytest.mark.slow
-def test_sigterm_before_training_is_one_line_and_leaves_nothing(tmp_path, many_names):
-    proc = start(f"data.path={many_names}", cwd=tmp_path)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob("runs/*/*/train.log")):  # Hydra has set up the run; reading the data follows
-        assert time.monotonic() < deadline, "the run never started"
+def test_sigterm_before_training_is_one_line_and_leaves_nothing(tmp_path, words, started):
+    read, write = full_pipe()  # the run stops at the line that says what it read, before it trains
+    proc = started(TRAIN, f"data.path={words}", cwd=tmp_path, stdout=write)
+    os.close(write)
+    while not list(tmp_path.glob("runs/*/*/train.log")):  # Hydra has set up the run
+        assert proc.poll() is None, proc.communicate()
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
+    drained(read)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143 and stderr == "error: interrupted; the run did not finish\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["words.txt"]
 
 
 @pytest.mark.slow
@@ -507,9 +527,9 @@ def test_a_study_whose_every_trial_failed_is_one_line(tmp_path):
 # --- 8. the terminal -----------------------------------------------------------------------------------------
 
 
-def test_a_pipe_closed_early_leaves_a_whole_run_and_no_traceback(tmp_path, words):
+def test_a_pipe_closed_early_leaves_a_whole_run_and_no_traceback(tmp_path, words, started):
     out = tmp_path / "run"
-    proc = start(f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=20")
+    proc = started(TRAIN, f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=20")
     first = [proc.stdout.readline() for _ in range(2)]  # `| head -2`
     proc.stdout.close()
     assert proc.wait(timeout=60) == 0 and proc.stderr.read() == ""

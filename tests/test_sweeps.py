@@ -72,12 +72,12 @@ def test_no_heatmap_where_it_would_not_be_readable(train_run, names_subset, capl
     assert not (out / "heatmap.png").exists() and "no heatmap: only a bigram model" in caplog.text
 
 
-def on_a_terminal(*args, until):
+def on_a_terminal(started, *args, until):
     """Run a command with a pseudo-terminal as its stdout and stderr, until the terminal shows `until`; then
     Ctrl-C. Return what the terminal showed, and the exit status."""
     main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # 40 rows, 120 columns
-    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=child, stderr=child)
+    proc = started(*args, stdout=child, stderr=child)
     os.close(child)
     shown, sent = b"", False
     while True:
@@ -95,10 +95,10 @@ def on_a_terminal(*args, until):
     return shown.decode(errors="replace"), proc.wait(timeout=120)
 
 
-def test_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, finished_run):
+def test_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, finished_run, started):
     # on a terminal: the bar, with the loss, as soon as it first refreshes (steps as many as never end)
     shown, code = on_a_terminal(
-        "train.py", f"hydra.run.dir={tmp_path}/tty", f"steps={10**9}", "figures=false", until="loss="
+        started, "train.py", f"hydra.run.dir={tmp_path}/tty", f"steps={10**9}", "figures=false", until="loss="
     )
     assert "loss=" in shown and f"/{10**9 + 1}" in shown and code == 130
     _, piped = finished_run  # in a pipe, as the tests run every command: no bar, and stderr empty
