@@ -453,6 +453,24 @@ def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, w
 
 
 @pytest.mark.slow
+def test_a_sweep_stopped_by_ctrl_c_summarizes_the_job_it_stopped_as_not_finished(tmp_path, words, started):
+    sweep = tmp_path / "sweep"
+    jobs = ["model=neural", "steps=3,100000000,4", "eval_interval=1000000"]  # the second never ends by itself
+    proc = started(TRAIN, "-m", f"hydra.sweep.dir={sweep}", f"data.path={words}", *jobs, *FAST)
+    wait_for(sweep / "summary.csv")  # the first job has finished
+    while not list(sweep.glob("1_*/checkpoint.pt")):  # and the second trains
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and len(stderr.splitlines()) == 1
+    assert stderr.startswith("error: SIGINT at step ") and "to continue, run python train.py" in stderr
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert [(r["steps"], r["status"]) for r in rows] == [("3", "ok"), ("100000000", "did not finish")]
+    assert not list(sweep.glob("2_*"))  # the third never started
+
+
+@pytest.mark.slow
 def test_sigterm_while_the_outputs_are_written_waits_until_all_are(tmp_path, words, started):
     out = tmp_path / "run"
     # unread, stdout fills: the run waits there, printing the names, once it has trained
