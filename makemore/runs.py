@@ -6,8 +6,8 @@ run that stops before it trains (bad input, Ctrl-C) leaves the folder as it was,
 A sweep holds its sweep folder in the same way, and each job one new folder directly inside it, of its own.
 
 Both are held before Hydra writes: a run's folder by the callback (Hydra creates the folder, opens the log and
-saves .hydra/ right after on_run_start); a sweep job's by its log file, which Hydra opens in the job's process right
-before it saves .hydra/ there (it calls on_job_start only after), whichever launcher runs the job.
+saves .hydra/ right after on_run_start); a sweep job's as Hydra configures the job's logging (JobFolder), in the
+job's process, right before it writes there (it calls on_job_start only after).
 """
 
 import atexit
@@ -233,18 +233,24 @@ class Refused(BaseException):
     logging's configuration would wrap and Hydra's launchers take for a job's failure, and go on to write."""
 
 
-class RunLog(logging.FileHandler):
-    """A run's log file, train.log (Hydra's job_logging handler `file`, conf/config.yaml): in a sweep, opened only
-    once the job holds its folder. A folder refused ends the sweep, in one line, before Hydra writes into it."""
+def hold_this_job():
+    """Hold the folder of the sweep job this process runs now (Hydra's config says which), or end the sweep."""
+    global _job
+    try:
+        _job = hold_job(HydraConfig.get())
+    except (MakemoreError, OSError) as e:
+        raise Refused(str(file_error(e) if isinstance(e, OSError) else e)) from None
 
-    def __init__(self, filename, *args, **kwargs):
-        global _job
+
+class JobFolder(logging.Filter):
+    """Not a filter, but the moment a sweep job holds its folder (conf/config.yaml names it among the job's log
+    filters): Hydra configures a job's logging, filters first, after it creates the job's folder and before it
+    opens train.log and saves .hydra/ there, and calls no callback in between, whichever launcher runs the job."""
+
+    def __init__(self):
+        super().__init__()
         if sweeping():
-            try:
-                _job = hold_job(HydraConfig.get())
-            except (MakemoreError, OSError) as e:
-                raise Refused(str(file_error(e) if isinstance(e, OSError) else e)) from None
-        super().__init__(filename, *args, **kwargs)
+            hold_this_job()
 
 
 def began():
@@ -290,6 +296,12 @@ class RunFolder(Callback):
             fail(file_error(e) if isinstance(e, OSError) else e)
         _sweep = config.hydra.sweep.dir
         signal.signal(signal.SIGTERM, signals.stop_jobs)
+
+    def on_job_start(self, config, **kwargs):
+        if (
+            sweeping(config) and _job is None
+        ):  # no train.log (hydra/job_logging=disabled): held late, but held
+            hold_this_job()
 
     def on_job_end(self, config, job_return, **kwargs):
         global _job
