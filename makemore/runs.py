@@ -298,9 +298,8 @@ class RunFolder(Callback):
         signal.signal(signal.SIGTERM, signals.stop_jobs)
 
     def on_job_start(self, config, **kwargs):
-        if (
-            sweeping(config) and _job is None
-        ):  # no train.log (hydra/job_logging=disabled): held late, but held
+        # held already as Hydra configured the job's logging, unless it configures none (hydra/job_logging=disabled)
+        if sweeping(config) and _job is None:
             hold_this_job()
 
     def on_job_end(self, config, job_return, **kwargs):
