@@ -45,9 +45,10 @@ In the folder: `data/names.txt`; `words.txt`, its first 50 names; `run/`, a fini
 OUTRO = """\
 ## Resume, and what survives a crash
 
-`python train.py ... 'resume="runs/<run>"'` continues a run in its own folder, where it appends to the log:
-the same config, but `steps`, `eval_interval`, `checkpoint_seconds`, `threads`, `device`, `figures`,
-`optimized_metric` and `sample.*` may change. More `steps` on the cosine schedule redraw its curve over them:
+`python train.py ... 'resume="runs/<run>"'` continues a run in its own folder, where it appends to the log
+(given `hydra.run.dir`, in that new folder instead, leaving its own alone): the same config, but `steps`,
+`eval_interval`, `checkpoint_seconds`, `threads`, `device`, `figures`, `optimized_metric` and `sample.*` may
+change. More `steps` on the cosine schedule redraw its curve over them:
 the lr moves onto the new curve at the checkpoint's step. Run folders are named by their overrides, and Hydra
 reads a value with `=` or `,` in it only between quotes: the command printed after Ctrl-C is quoted for the
 shell and for Hydra whatever the folder's name holds. A run stopped and resumed ends with the weights,
@@ -270,6 +271,11 @@ CASES = [  # (what you did, the command as typed, None or act(proc, command, tmp
         f"python train.py {FAST} steps=120 resume=backup.pt",
         None,
     ),
+    (
+        "a resume into a new folder: its own is left alone",
+        f"python train.py {FAST} steps=120 resume=run hydra.run.dir=branch",
+        None,
+    ),
     ("a run folder that is a file", "python train.py hydra.run.dir=file", None),
     ("a run folder under a file", "python train.py hydra.run.dir=file/run", None),
     ("a run folder under /proc", "python train.py hydra.run.dir=/proc/makemore", None),
@@ -282,6 +288,16 @@ CASES = [  # (what you did, the command as typed, None or act(proc, command, tmp
     ("a file that is not a checkpoint", "python -m makemore.sample checkpoint=garbage.pt", None),
     ("a checkpoint, but not makemore's", "python -m makemore.sample checkpoint=other.pt", None),
     ("one job of a sweep fails", f"python train.py -m hydra.sweep.dir=sweep {FAST} smoothing=1,-1", None),
+    (
+        "a sweep's jobs given one folder",
+        f"python train.py -m hydra.sweep.dir=shared hydra.sweep.subdir=same {FAST} seed=1,2",
+        None,
+    ),
+    (
+        "a sweep's job folder outside the sweep folder",
+        f"python train.py -m hydra.sweep.dir=deep/sweep hydra.sweep.subdir=.. {FAST} seed=1,2",
+        None,
+    ),
     (
         "the same sweep again, into its folder",
         f"python train.py -m hydra.sweep.dir=sweep {FAST} smoothing=1,-1",

@@ -10,15 +10,16 @@ import os
 import re
 import shlex
 import sys
+from contextlib import suppress
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import CompactHydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import OmegaConfBaseException
 
-from makemore import MakemoreError, signals
+from makemore import MakemoreError, signals, summary
 from makemore.config import sweeping
 from makemore.files import file_error
-from makemore.runs import resume_override, sweep_failed
+from makemore.runs import Refused, resume_override, sweep_failed
 from makemore.signals import Interrupted, Stopped, Terminated
 from makemore.terminal import INTERRUPTED, fail
 
@@ -44,6 +45,9 @@ def reported(task):
                 f"{e}; to continue, run {continuation(e.folder)}" if isinstance(e, Interrupted) else str(e)
             )
             log.error("%s", message)
+            if sweeping():  # Hydra ends the job without on_job_end, where the summary gets each job's row
+                with suppress(OSError):
+                    summary.write(HydraConfig.get().sweep.dir)
             print(f"error: {message}", file=sys.stderr)
             sys.exit(e.exit_code)
         except MakemoreError as e:
@@ -85,6 +89,8 @@ def report_config_errors(main):
         fail(MakemoreError(one_line(e)))
     except OSError as e:
         fail(file_error(e))
+    except Refused as e:
+        fail(e)
     except Exception:
         error = sweep_failed()
         if error is None:  # a bug

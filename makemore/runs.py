@@ -1,14 +1,18 @@
 """A run owns its folder, and the folder's name says what the run was.
 
-A run starts in a new or empty folder, or, resumed, in its own; it holds a lock on the folder for its whole life,
-so that a second run or resume started into it at the same moment is refused; and a run that stops before it
-trains (bad input, Ctrl-C) leaves the folder as it was, without what Hydra wrote into it. A sweep holds its sweep
-folder in the same way, and the jobs' folders inside it are new. The callback does this before Hydra writes: Hydra
-creates the folder, opens the log and saves .hydra/ right after on_run_start.
+A run starts in a new or empty folder, or, resumed, in its own (or in hydra.run.dir, if given); it holds a lock on
+the folder for its whole life, so that a second run or resume started into it at the same moment is refused; and a
+run that stops before it trains (bad input, Ctrl-C) leaves the folder as it was, without what Hydra wrote into it.
+A sweep holds its sweep folder in the same way, and each job one new folder directly inside it, of its own.
+
+Both are held before Hydra writes: a run's folder by the callback (Hydra creates the folder, opens the log and
+saves .hydra/ right after on_run_start); a sweep job's as Hydra configures the job's logging (JobFolder), in the
+job's process, right before it writes there (it calls on_job_start only after).
 """
 
 import atexit
 import fcntl
+import logging
 import os
 import shlex
 import shutil
@@ -16,19 +20,24 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.types import Quote, QuotedString
 from hydra.core.utils import JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import read_write
 
 from makemore import MakemoreError, signals, summary
+from makemore.config import sweeping
 from makemore.files import file_error, replace
 from makemore.terminal import fail, show
 
 CHECKPOINT = "checkpoint.pt"
 LOCK = ".lock"  # in a run or sweep folder: flock-ed by the process that runs in it
+# a sweep folder's own files, never a job's folder
+SWEEP_FILES = {LOCK, summary.RUN_FILE, "summary.csv", "summary.png"}
 _claim = None  # the folder this process's single run holds (Hydra runs one per process)
 _sweep = None  # the folder this process's sweep holds
+_job = None  # the descriptor of the lock on the folder of the sweep job this process runs now
 
 
 def resume_override(folder):
@@ -166,14 +175,17 @@ class Claim:
 
 
 def claim(config):
-    """Hold a single run's folder before Hydra writes into it: the resumed run's own folder, where Hydra is told to
-    write instead of a new one, or hydra.run.dir, which must be new or empty."""
+    """Hold a single run's folder before Hydra writes into it: hydra.run.dir, which must be new or empty; or the
+    resumed run's own folder, where Hydra is told to write instead of a new one unless hydra.run.dir is given (the
+    run then continues there, leaving its own folder alone)."""
     own = own_folder(config.resume) if config.resume else None
-    if own is not None:
+    given = any(o.lstrip("+~").partition("=")[0] == "hydra.run.dir" for o in config.hydra.overrides.hydra)
+    if own is not None and not given:
         with read_write(config.hydra.run):
             config.hydra.run.dir = str(own)
     folder = Path(config.hydra.run.dir)
-    made, made_lock = _hold(folder, "run", fresh=own is None)
+    fresh = own is None or os.path.abspath(folder) != os.path.abspath(own)
+    made, made_lock = _hold(folder, "run", fresh=fresh)
     written, new = [folder / f"{config.hydra.job.name}.log"], []
     if config.hydra.output_subdir is not None:
         saved = folder / config.hydra.output_subdir
@@ -181,6 +193,64 @@ def claim(config):
         new = [] if saved.exists() else [saved]
     before = {path: path.read_bytes() if path.exists() else None for path in written}
     return Claim(folder, before, made_lock, new + made)
+
+
+def hold_job(hydra):
+    """Hold a sweep job's folder, which Hydra has just created (hydra.sweep.dir joined with hydra.sweep.subdir), before
+    Hydra writes into it: one folder directly inside the sweep folder, where the summary finds it, that no other job
+    of the sweep has taken. Return the descriptor of its lock; MakemoreError naming the key to change."""
+    folder, sweep = Path(hydra.runtime.output_dir), Path(os.path.abspath(hydra.sweep.dir))
+    job = f"job {hydra.job.num}'s folder {folder}"
+    if folder.parent != sweep or folder.name in SWEEP_FILES:
+        if folder.is_relative_to(sweep) and folder != sweep:  # what Hydra made there for it, if empty
+            inside = folder.relative_to(sweep)
+            _remove([sweep / path for path in (inside, *inside.parents)][:-1])
+        raise MakemoreError(
+            f"{job} is not a folder of its own directly inside the sweep folder {sweep}: give "
+            f"hydra.sweep.subdir one folder name per job (its default starts with ${{hydra.job.num}})"
+        )
+    shared = MakemoreError(
+        f"{job} is another job's too: give hydra.sweep.subdir a folder name per job "
+        f"(its default starts with ${{hydra.job.num}})"
+    )
+    try:  # the lock file is the claim: only the job that creates it holds the folder
+        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise shared from None
+    try:  # and locked as a run's folder is: a resume by hand into it is refused while the job runs
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if set(os.listdir(folder)) == {LOCK}:
+            return fd
+    except BlockingIOError:
+        pass
+    os.close(fd)
+    (folder / LOCK).unlink()
+    raise shared
+
+
+class Refused(BaseException):
+    """A sweep job's folder refused: the sweep ends, in one line (cli.report_config_errors). Not an Exception, which
+    logging's configuration would wrap and Hydra's launchers take for a job's failure, and go on to write."""
+
+
+def hold_this_job():
+    """Hold the folder of the sweep job this process runs now (Hydra's config says which), or end the sweep."""
+    global _job
+    try:
+        _job = hold_job(HydraConfig.get())
+    except (MakemoreError, OSError) as e:
+        raise Refused(str(file_error(e) if isinstance(e, OSError) else e)) from None
+
+
+class JobFolder(logging.Filter):
+    """Not a filter, but the moment a sweep job holds its folder (conf/config.yaml names it among the job's log
+    filters): Hydra configures a job's logging, filters first, after it creates the job's folder and before it
+    opens train.log and saves .hydra/ there, and calls no callback in between, whichever launcher runs the job."""
+
+    def __init__(self):
+        super().__init__()
+        if sweeping():
+            hold_this_job()
 
 
 def began():
@@ -226,6 +296,17 @@ class RunFolder(Callback):
             fail(file_error(e) if isinstance(e, OSError) else e)
         _sweep = config.hydra.sweep.dir
         signal.signal(signal.SIGTERM, signals.stop_jobs)
+
+    def on_job_start(self, config, **kwargs):
+        # held already as Hydra configured the job's logging, unless it configures none (hydra/job_logging=disabled)
+        if sweeping(config) and _job is None:
+            hold_this_job()
+
+    def on_job_end(self, config, job_return, **kwargs):
+        global _job
+        if _job is not None:  # the basic launcher runs every job in this process: one lock at a time
+            os.close(_job)
+            _job = None
 
     def on_multirun_end(self, config, **kwargs):
         show(f"sweep folder: {config.hydra.sweep.dir}")

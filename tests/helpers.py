@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,26 @@ def wait_for(path, timeout=60, has=None):
     while not path.exists() or has is not None and has not in path.read_text(errors="replace"):
         assert time.monotonic() < deadline, f"{path} never appeared" + (f" with {has!r}" if has else "")
         time.sleep(0.01)
+
+
+def full_pipe():
+    """A pipe whose buffer is full: (read end, write end). A command given the write end as its stdout stops at its
+    first write there (a run: the line that says what data it read, before it trains) until the read end is read:
+    a moment it cannot pass, for a test to signal it in, in no race with the clock."""
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    for chunk in (b"x" * 65536, b"x"):  # the last bytes one at a time: a write of any size must then wait
+        with suppress(BlockingIOError):
+            while True:
+                os.write(write, chunk)
+    os.set_blocking(write, True)
+    return read, write
+
+
+def drained(read):
+    """Everything left in a pipe until its last writer closes it, past what full_pipe put in."""
+    with open(read, "rb") as f:
+        return f.read().lstrip(b"x").decode()
 
 
 def whole(words):

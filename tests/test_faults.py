@@ -7,17 +7,17 @@ import re
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 from helpers import (
-    ROOT,
     assert_clear_error,
     cli,
     compose_config,
+    drained,
+    full_pipe,
     metrics,
     resumed_halfway,
     same_weights,
@@ -212,57 +212,65 @@ def test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpo
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("moment", ["importing torch", "reading the data"])
-def test_ctrl_c_before_training_is_one_line(tmp_path, many_names, moment):
+@pytest.mark.parametrize("moment", ["importing torch", "having read the data"])
+def test_ctrl_c_before_training_is_one_line(tmp_path, names_subset, started, moment):
     out = tmp_path / "run"
-    cmd = [sys.executable, "train.py", f"hydra.run.dir={out}", f"data.path={many_names}", "model=neural"]
+    read, write = full_pipe()  # the run stops at the line that says what it read, before it trains
     # with SIGINT as a terminal delivers it, also where this test runs as a background job that ignores it
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = started(
+        "train.py",
+        f"hydra.run.dir={out}",
+        f"data.path={names_subset}",
+        "model=neural",
+        stdout=write,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    os.close(write)
     if moment == "importing torch":
         wait_for(Path(f"/proc/{proc.pid}/maps"), has="libtorch_cpu")
     else:
-        wait_for(out / "train.log")  # opened as Hydra sets up the run; reading the data follows
+        wait_for(out / "train.log")  # Hydra has set up the run: it reads the data, then waits to say so
     proc.send_signal(signal.SIGINT)
+    drained(read)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130 and stderr.strip() == "error: interrupted; the run did not finish"
     assert not (out / "checkpoint.pt").exists()
 
 
 @pytest.mark.slow
-def test_ctrl_c_while_the_sample_command_imports_torch_is_one_line(finished_run):
+def test_ctrl_c_while_the_sample_command_imports_torch_is_one_line(finished_run, started):
     """The sample and score commands import torch once their arguments are good, inside the task."""
-    cmd = [sys.executable, "-m", "makemore.sample", f"checkpoint={finished_run[0] / 'checkpoint.pt'}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    read, write = full_pipe()  # should the import end first, the command stops at the first name it prints
+    proc = started("-m", "makemore.sample", f"checkpoint={finished_run[0] / 'checkpoint.pt'}", stdout=write)
+    os.close(write)
     wait_for(Path(f"/proc/{proc.pid}/maps"), has="libtorch_cpu")
     proc.send_signal(signal.SIGINT)
-    out, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and stderr.strip() == INTERRUPTED and out == ""
+    drained(read)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and stderr.strip() == INTERRUPTED
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "signum, code, model", [(signal.SIGINT, 130, "neural"), (signal.SIGTERM, 143, "counts")]
 )
-def test_a_signal_saves_the_current_step_and_prints_the_command_that_resumes(tmp_path, signum, code, model):
+def test_a_signal_saves_the_current_step_and_prints_the_command_that_resumes(
+    tmp_path, started, signum, code, model
+):
     out = tmp_path / "lr=50,model=neural"  # named as run folders are: an unquoted override cannot hold it
-    cmd = [
-        sys.executable,
-        "train.py",
+    # a checkpoint at every other step, so that the run is seen past step 0; the signal comes at any step
+    args = [
         f"hydra.run.dir='{out}'",
         f"model={model}",
         "steps=100000000",
-        "eval_interval=1000000",
+        "eval_interval=2",
+        "checkpoint_seconds=0",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(out / "checkpoint.pt")  # written at step 0: training is under way
-    time.sleep(0.5)
+    proc = started("train.py", *args)
+    wait_for(out / "checkpoint.pt")
+    while torch.load(out / "checkpoint.pt", weights_only=True)["step"] < 2:  # written whole, by a rename
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code and "Traceback" not in stderr
@@ -281,9 +289,8 @@ def test_a_signal_saves_the_current_step_and_prints_the_command_that_resumes(tmp
 
 
 @pytest.mark.slow
-def test_ctrl_c_in_a_sweep_stops_the_whole_sweep(tmp_path):
+def test_ctrl_c_in_a_sweep_stops_the_whole_sweep(tmp_path, started):
     cmd = [
-        sys.executable,
         "train.py",
         "-m",
         f"hydra.sweep.dir={tmp_path}",
@@ -292,7 +299,7 @@ def test_ctrl_c_in_a_sweep_stops_the_whole_sweep(tmp_path):
         "eval_interval=1000000",
         "figures=false",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = started(*cmd)
     wait_for(tmp_path / "0_eval_interval=1000000,figures=False,seed=1,steps=100000000" / "checkpoint.pt")
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
@@ -319,9 +326,8 @@ def test_resume_with_another_config_is_refused(train_run, names_subset, tmp_path
 
 
 @pytest.mark.slow
-def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
+def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path, started):
     cmd = [
-        sys.executable,
         "train.py",
         f"hydra.run.dir={tmp_path}",
         "context=2",
@@ -329,18 +335,16 @@ def test_sigkill_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
         "eval_interval=1",
         "checkpoint_seconds=0",
     ]  # a checkpoint every step
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(tmp_path / "checkpoint.pt")
-        for delay in (0.013, 0.031, 0.057, 0.101, 0.2):
-            time.sleep(delay)
-            os.kill(proc.pid, signal.SIGSTOP)  # freeze it mid-write, as a SIGKILL would
-            state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
-            assert state["state_dict"]["N"].shape == (len(state["state_dict"]["X"]), 27)
-            os.kill(proc.pid, signal.SIGCONT)
-    finally:
-        proc.kill()
-        proc.wait()
+    proc = started(*cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(tmp_path / "checkpoint.pt")
+    for delay in (0.013, 0.031, 0.057, 0.101, 0.2):
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGSTOP)  # freeze it mid-write, as a SIGKILL would
+        state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+        assert state["state_dict"]["N"].shape == (len(state["state_dict"]["X"]), 27)
+        os.kill(proc.pid, signal.SIGCONT)
+    proc.kill()
+    proc.wait()
     torch.load(tmp_path / "checkpoint.pt", weights_only=True)
 
 

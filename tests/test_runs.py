@@ -6,11 +6,11 @@ and failing trials are one line, never a traceback or a half-written run.
 """
 
 import csv
+import os
 import re
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,15 +23,20 @@ from helpers import (
     cli,
     compose_config,
     copy_run,
+    drained,
+    full_pipe,
     metrics,
     new,
+    same_weights,
     wait_for,
 )
 from hydra.core.override_parser.types import Quote, QuotedString
+from omegaconf import OmegaConf
 
 from makemore import MakemoreError
 from makemore.files import file_error
-from makemore.runs import claim
+from makemore.runs import claim, hold_job
+from makemore.training import run
 
 TRAIN = str(ROOT / "train.py")
 FAST = ("figures=false", "sample.count=2")  # the counts model, no heatmap: a run is about the imports
@@ -57,12 +62,6 @@ def contents(folder):
 def hydra_quoted(key, value):
     """key=value as one argument Hydra parses back to `value`, whatever it holds."""
     return f"{key}={QuotedString(text=str(value), quote=Quote.double).with_quotes()}"
-
-
-def start(*args, cwd=ROOT):
-    return subprocess.Popen(
-        [sys.executable, TRAIN, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
 
 
 # --- 1. a run owns its folder ----------------------------------------------------------------------------
@@ -94,23 +93,30 @@ def test_a_folder_that_holds_anything_else_is_refused_untouched(tmp_path, words)
 
 
 @pytest.mark.slow
-def test_two_runs_started_at_once_into_one_folder_are_one_run_and_one_refusal(tmp_path, words):
+def test_two_runs_started_at_once_into_one_folder_are_one_run_and_one_refusal(tmp_path, words, started):
     out = tmp_path / "run"
-    procs = [start(f"hydra.run.dir={out}", f"data.path={words}", *FAST) for _ in range(2)]
-    results = sorted((p.wait(timeout=120), p.stderr.read()) for p in procs)
-    assert [code for code, _ in results] == [0, 1]
-    assert results[1][1].startswith("error: ") and len(results[1][1].splitlines()) == 1
-    assert (
-        "another run is writing into" in results[1][1] or "already holds a run's checkpoint" in results[1][1]
+    # runs that never end by themselves: the refused one is refused while the other holds the folder
+    args = [f"hydra.run.dir={out}", f"data.path={words}", "model=neural", "steps=100000000", *FAST]
+    procs = [started(TRAIN, *args) for _ in range(2)]
+    while all(p.poll() is None for p in procs):
+        time.sleep(0.01)
+    (refused,) = [p for p in procs if p.poll() is not None]
+    (running,) = [p for p in procs if p is not refused]
+    _, stderr = refused.communicate()
+    assert refused.returncode == 1 and stderr == f"error: another run is writing into {out} right now; " + (
+        "wait until it ends, or choose another hydra.run.dir\n"
     )
-    assert metrics(out)["steps"] == 100
+    assert running.poll() is None  # the two ran at once: the other holds the folder still
+    wait_for(out / "checkpoint.pt")
+    running.send_signal(signal.SIGTERM)
+    assert running.wait(timeout=60) == 143 and "error: SIGTERM at step" in running.stderr.read()
 
 
 @pytest.mark.slow
-def test_two_resumes_of_one_run_are_one_resume_and_one_refusal(tmp_path, finished_run):
+def test_two_resumes_of_one_run_are_one_resume_and_one_refusal(tmp_path, finished_run, started):
     out = copy_run(finished_run[0], tmp_path / "run")
     resume = [*FINISHED, "steps=100000000", "eval_interval=1000000", "figures=false", f"resume={out}"]
-    first = start(*resume)
+    first = started(TRAIN, *resume)
     wait_for(out / "train.log", has="resuming")  # holds the folder, past its checks
     second = train(*resume, check=False)
     assert_clear_error(second, "another run is writing into", str(out))
@@ -195,6 +201,80 @@ def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, finished_run):
     proc = train(FINISHED[0], "smoothing=3", f"resume={out}", check=False)
     assert_clear_error(proc, "smoothing is 3", "in the checkpoint")
     assert contents(out) == before
+
+
+def test_a_resume_given_a_hydra_run_dir_continues_there_and_leaves_its_own_folder_alone(
+    train_run, words, tmp_path
+):
+    common = ["model=neural", f"data.path={words}", *FAST]
+    half, _ = train_run(*common, "steps=3")
+    whole, _ = train_run(*common, "steps=6")
+    assert claim(compose_config(*common, f"resume={half}", hydra=True)).folder == half  # its own, by default
+    before = contents(half)
+    branch = tmp_path / "branch"
+    resumed = [*common, "steps=6", f"resume={half}"]
+    assert claim(compose_config(*resumed, f"hydra.run.dir={branch}", hydra=True)).folder == branch
+    run(compose_config(*resumed), branch)
+    assert same_weights(branch, whole) and metrics(branch) | {"seconds": 0} == metrics(whole) | {"seconds": 0}
+    assert contents(half) == before
+
+
+def hydras_job_folder(sweep, subdir):
+    """The folder Hydra makes for a sweep job (hydra.core.utils.run_job), and its config as the job sees it."""
+    Path(os.path.join(sweep, subdir)).mkdir(parents=True, exist_ok=True)
+    folder = os.path.abspath(os.path.join(sweep, subdir))
+    return OmegaConf.create(
+        {"runtime": {"output_dir": folder}, "sweep": {"dir": str(sweep)}, "job": {"num": 3}}
+    )
+
+
+@pytest.mark.parametrize("subdir", ["a/b", ".", "..", "../other", "/elsewhere/job", "summary.csv"])
+def test_a_sweep_job_folder_not_directly_inside_the_sweep_folder_is_refused(tmp_path, subdir):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    with pytest.raises(MakemoreError) as e:
+        hold_job(hydras_job_folder(sweep, subdir.replace("/elsewhere", str(tmp_path / "elsewhere"))))
+    assert (
+        "job 3's folder" in str(e.value) and "hydra.sweep.subdir" in str(e.value) and "\n" not in str(e.value)
+    )
+    assert not list(sweep.iterdir())  # what Hydra made inside the sweep folder for it is gone
+
+
+def test_a_sweep_job_folder_is_one_jobs_own(tmp_path):
+    sweep = tmp_path / "sweep"
+    os.close(hold_job(hydras_job_folder(sweep, "0_seed=1")))
+    (sweep / "0_seed=1" / "train.log").write_text("the first job's\n")
+    with pytest.raises(
+        MakemoreError, match=r"^job 3's folder .*0_seed=1 is another job's too: give hydra.sweep"
+    ):
+        hold_job(hydras_job_folder(sweep, "0_seed=1"))
+    assert sorted(p.name for p in (sweep / "0_seed=1").iterdir()) == [".lock", "train.log"]
+
+
+@pytest.mark.slow  # through the CLI: the check above, reached before Hydra writes the job's files
+@pytest.mark.parametrize("subdir", ["..", "same"])
+def test_a_sweep_whose_jobs_share_a_folder_or_leave_the_sweep_folder_is_refused_leaving_everything(
+    tmp_path, finished_run, words, subdir
+):
+    out = copy_run(finished_run[0], tmp_path / "run")  # a run folder, with the sweep folder inside it
+    before = contents(out)
+    sweep = out / "sweep"
+    args = [
+        "-m",
+        f"hydra.sweep.dir={sweep}",
+        f"hydra.sweep.subdir={subdir}",
+        f"data.path={words}",
+        "seed=1,2",
+    ]
+    proc = train(*args, *FAST, check=False)
+    job = "job 0's folder" if subdir == ".." else "job 1's folder"
+    assert_clear_error(proc, job, "hydra.sweep.subdir")
+    assert {path: data for path, data in contents(out).items() if path.parts[0] != "sweep"} == before
+    if subdir == "same":  # the first job is whole, and summarized; the second wrote nothing
+        assert "seed=1" in (sweep / "same" / ".hydra" / "overrides.yaml").read_text()
+        rows = list(csv.DictReader((sweep / "summary.csv").open()))
+        assert [(r["seed"], r["status"], r["folder"]) for r in rows] == [("1", "ok", "same")]
+        assert metrics(sweep / "same")["steps"] == 100
 
 
 def test_a_sweep_job_resumed_by_hand_is_summarized_as_the_same_job(tmp_path):
@@ -341,9 +421,10 @@ def alive(pid):
 
 
 @pytest.mark.slow
-def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, words):
+def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, words, started):
     sweep = tmp_path / "sweep"
-    proc = start(
+    proc = started(
+        TRAIN,
         "-m",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
@@ -372,16 +453,35 @@ def test_sigterm_to_a_joblib_sweep_stops_its_workers_after_they_save(tmp_path, w
 
 
 @pytest.mark.slow
-def test_sigterm_before_training_is_one_line_and_leaves_nothing(tmp_path, many_names):
-    proc = start(f"data.path={many_names}", cwd=tmp_path)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob("runs/*/*/train.log")):  # Hydra has set up the run; reading the data follows
-        assert time.monotonic() < deadline, "the run never started"
+def test_a_sweep_stopped_by_ctrl_c_summarizes_the_job_it_stopped_as_not_finished(tmp_path, words, started):
+    sweep = tmp_path / "sweep"
+    jobs = ["model=neural", "steps=3,100000000,4", "eval_interval=1000000"]  # the second never ends by itself
+    proc = started(TRAIN, "-m", f"hydra.sweep.dir={sweep}", f"data.path={words}", *jobs, *FAST)
+    wait_for(sweep / "summary.csv")  # the first job has finished
+    while not list(sweep.glob("1_*/checkpoint.pt")):  # and the second trains
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and len(stderr.splitlines()) == 1
+    assert stderr.startswith("error: SIGINT at step ") and "to continue, run python train.py" in stderr
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert [(r["steps"], r["status"]) for r in rows] == [("3", "ok"), ("100000000", "did not finish")]
+    assert not list(sweep.glob("2_*"))  # the third never started
+
+
+def test_sigterm_before_training_is_one_line_and_leaves_nothing(tmp_path, words, started):
+    read, write = full_pipe()  # the run stops at the line that says what it read, before it trains
+    proc = started(TRAIN, f"data.path={words}", cwd=tmp_path, stdout=write)
+    os.close(write)
+    while not list(tmp_path.glob("runs/*/*/train.log")):  # Hydra has set up the run
+        assert proc.poll() is None, proc.communicate()
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
+    drained(read)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143 and stderr == "error: interrupted; the run did not finish\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["words.txt"]
 
 
 @pytest.mark.slow
@@ -425,9 +525,9 @@ def test_a_study_whose_every_trial_failed_is_one_line(tmp_path):
 # --- 8. the terminal -----------------------------------------------------------------------------------------
 
 
-def test_a_pipe_closed_early_leaves_a_whole_run_and_no_traceback(tmp_path, words):
+def test_a_pipe_closed_early_leaves_a_whole_run_and_no_traceback(tmp_path, words, started):
     out = tmp_path / "run"
-    proc = start(f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=20")
+    proc = started(TRAIN, f"hydra.run.dir={out}", f"data.path={words}", "figures=false", "sample.count=20")
     first = [proc.stdout.readline() for _ in range(2)]  # `| head -2`
     proc.stdout.close()
     assert proc.wait(timeout=60) == 0 and proc.stderr.read() == ""

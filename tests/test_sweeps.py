@@ -3,6 +3,7 @@
 import csv
 import fcntl
 import json
+import math
 import os
 import pty
 import signal
@@ -16,11 +17,12 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from helpers import ROOT, cli, compose_config, events, hparams_of, metrics, same_weights
+from helpers import NAMES, ROOT, cli, compose_config, events, hparams_of, metrics, same_weights
 from hydra import compose, initialize_config_dir
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from makemore.board import hparam_keys
+from makemore.config import validate
 
 
 def test_summary_has_one_row_per_job_sorted_by_validation_nll(sweep):
@@ -72,12 +74,12 @@ def test_no_heatmap_where_it_would_not_be_readable(train_run, names_subset, capl
     assert not (out / "heatmap.png").exists() and "no heatmap: only a bigram model" in caplog.text
 
 
-def on_a_terminal(*args, until):
+def on_a_terminal(started, *args, until):
     """Run a command with a pseudo-terminal as its stdout and stderr, until the terminal shows `until`; then
     Ctrl-C. Return what the terminal showed, and the exit status."""
     main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # 40 rows, 120 columns
-    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=child, stderr=child)
+    proc = started(*args, stdout=child, stderr=child)
     os.close(child)
     shown, sent = b"", False
     while True:
@@ -95,10 +97,10 @@ def on_a_terminal(*args, until):
     return shown.decode(errors="replace"), proc.wait(timeout=120)
 
 
-def test_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, finished_run):
+def test_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, finished_run, started):
     # on a terminal: the bar, with the loss, as soon as it first refreshes (steps as many as never end)
     shown, code = on_a_terminal(
-        "train.py", f"hydra.run.dir={tmp_path}/tty", f"steps={10**9}", "figures=false", until="loss="
+        started, "train.py", f"hydra.run.dir={tmp_path}/tty", f"steps={10**9}", "figures=false", until="loss="
     )
     assert "loss=" in shown and f"/{10**9 + 1}" in shown and code == 130
     _, piped = finished_run  # in a pipe, as the tests run every command: no bar, and stderr empty
@@ -194,11 +196,13 @@ def test_optuna_search_minimizes_the_validation_nll(tmp_path):
     assert f"best_value: {rows[0]['val_nll']}" in result and f"smoothing: {rows[0]['smoothing']}" in result
 
 
-@pytest.mark.parametrize(
-    "name", ["lecture", "smoothing", "regularization", "contexts", "lecture3", "lecture5"]
-)
-def test_experiment_presets_compose(name):
+PRESETS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_experiment_presets_compose_and_validate(name):
     cfg = compose_config(f"experiment={name}")
+    validate(cfg)
     if name == "lecture":
         assert (cfg.data.val_fraction, cfg.data.test_fraction, cfg.seed, cfg.lr) == (0, 0, 2147483647, 50)
     # makemore part 3's recipe: its BatchNorm MLP of 12,097 parameters, 200,000 steps of 32
@@ -228,6 +232,58 @@ def test_experiment_presets_compose(name):
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
             hydra_cfg = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True).hydra
         assert hydra_cfg.mode.name == "MULTIRUN" and hydra_cfg.sweeper.params
+        if name == "contexts":  # context 1 to 4, each over a range of smoothing from 0
+            assert hydra_cfg.sweeper.params.context == "1,2,3,4"
+            assert hydra_cfg.sweeper.params.smoothing.startswith("0,")
+
+
+@pytest.mark.parametrize(
+    "name, model", [("lecture", "counts"), ("lecture", "neural"), ("lecture3", None), ("lecture5", None)]
+)
+def test_the_single_run_presets_train(train_run, names_subset, name, model):
+    """Each as it is, but for its steps (the lectures' are 200,000) and its data (the first 2,000 names)."""
+    chosen = [f"model={model}"] if model else []
+    out, _ = train_run(
+        f"experiment={name}", *chosen, f"data.path={names_subset}", "steps=4", "sample.count=2"
+    )
+    done = metrics(out)
+    assert done["steps"] == 4 and math.isfinite(done["train_nll"])
+    if name == "lecture":  # the whole file: nothing held out
+        assert done["val_nll"] is None and done["test_nll"] is None
+    else:
+        assert math.isfinite(done["val_nll"]) and math.isfinite(done["test_nll"])
+
+
+def log_scale(values):
+    """Whether the values, but a 0, grow by one factor from one to the next."""
+    steps = {round(b / a, 9) for a, b in zip(values, values[1:]) if a > 0}
+    return values == sorted(values) and len(steps) == 1
+
+
+# what the README's table of presets says each sweeps: its jobs, model, and key over a log scale from 0 to a top
+SWEPT = {"smoothing": (8, "counts", "smoothing", 1000), "regularization": (5, "neural", "reg", 1)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["smoothing", "regularization", "contexts"])
+def test_the_sweep_presets_run_the_jobs_the_readme_promises(tmp_path, name):
+    data = tmp_path / "words.txt"
+    data.write_text("\n".join(NAMES.read_text().splitlines()[:300]) + "\n")
+    args = [f"experiment={name}", f"hydra.sweep.dir={tmp_path}/sweep", f"data.path={data}", "steps=5"]
+    if name == "contexts":  # its 28 jobs, but for the smoothing: two values of its range (the grid: above)
+        args.append("hydra.sweeper.params.smoothing='0,1'")
+    proc = cli("train.py", *args, "figures=false", "sample.count=0")
+    rows = list(csv.DictReader((tmp_path / "sweep" / "summary.csv").open()))
+    if name == "contexts":  # counts at context 1 to 4, each over one range of smoothing
+        assert {(r["model"], r["status"]) for r in rows} == {("counts", "ok")}
+        ranges = {c: sorted(float(r["smoothing"]) for r in rows if r["context"] == c) for c in "1234"}
+        assert len(rows) == 8 and set(map(tuple, ranges.values())) == {(0, 1)}
+    else:
+        jobs, model, key, top = SWEPT[name]
+        assert len(rows) == jobs and {(r["model"], r["status"]) for r in rows} == {(model, "ok")}
+        values = sorted(float(r[key]) for r in rows)
+        assert values[0] == 0 and values[-1] == top and log_scale(values)
+    assert (tmp_path / "sweep" / "summary.png").exists() and proc.stdout.count("| * |") == 1
 
 
 @pytest.mark.parametrize("name, keys", [("counts_optuna", {"smoothing"}), ("neural_optuna", {"reg", "lr"})])

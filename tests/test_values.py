@@ -167,30 +167,19 @@ def test_huge_smoothing_predicts_uniformly_without_nan(tmp_path, names50):
 
 
 @pytest.mark.slow
-def test_steps_of_10_to_the_15_start_at_once_and_stop_on_ctrl_c(tmp_path, names50):
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "train.py",
-            f"hydra.run.dir={tmp_path}",
-            f"data.path={names50}",
-            "model=neural",
-            f"steps={10**15}",
-            "figures=false",
-        ],
-        cwd=ROOT,
-        env=env,
+def test_steps_of_10_to_the_15_start_at_once_and_stop_on_ctrl_c(tmp_path, names50, started):
+    proc = started(
+        "train.py",
+        f"hydra.run.dir={tmp_path}",
+        f"data.path={names50}",
+        "model=neural",
+        f"steps={10**15}",
+        "figures=false",
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
     )
-    try:
-        wait_for(tmp_path / "checkpoint.pt")  # step 0 is evaluated and saved
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    wait_for(tmp_path / "checkpoint.pt")  # step 0 is evaluated and saved
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.startswith("error: SIGINT at step"), err
 
 
