@@ -6,6 +6,7 @@ checkpoint commands'; each model's keys, their defaults and ranges live beside t
 and are stored under `model_schema/<name>` by the registry (makemore/models/__init__.py).
 """
 
+import functools
 import hashlib
 import math
 import re
@@ -352,7 +353,12 @@ def _failing(cfg, group, what):
 # --- what the config's files call --------------------------------------------------------------------------
 
 NAME_BYTES = 200  # the overrides part of a folder's name: with the time or job number, within 255 bytes
-DEFAULT_DATA = Path(OmegaConf.load(CONF / "config.yaml").data.path)
+
+
+@functools.cache
+def default_data():
+    """The data file config.yaml names: read when an override names one, not at the import of every command."""
+    return Path(OmegaConf.load(CONF / "config.yaml").data.path)
 
 
 def overrides_name(overrides, exclude):
@@ -366,7 +372,7 @@ def overrides_name(overrides, exclude):
             continue
         if key == "data.path":
             path = Path(str(override.value()))
-            if path.resolve() == DEFAULT_DATA.resolve():
+            if path.resolve() == default_data().resolve():
                 continue
             items.append(f"{key}={path.name}")
         else:

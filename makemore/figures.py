@@ -23,7 +23,10 @@ def heatmap(table, itos, fmt):
     top = table[np.isfinite(table)].max(initial=0.0)
     shade = np.where(np.isinf(table), 1.0, table / top if top > 0 else table)
     colours = (WHITE + (BLUE - WHITE) * shade[..., None]).astype(np.uint8)
-    image = Image.fromarray(np.kron(colours, np.ones((CELL, CELL, 1), dtype=np.uint8)))
+    # each cell a block of CELL x CELL pixels of its colour
+    image = Image.fromarray(colours).resize(
+        (len(table[0]) * CELL, len(table) * CELL), Image.Resampling.NEAREST
+    )
     draw, font = ImageDraw.Draw(image), ImageFont.load_default(size=11)
     for i, row in enumerate(table):
         for j, value in enumerate(row):

@@ -191,9 +191,9 @@ def preflight(cfg, model, splits, trains):
     # a model with a picture of its own draws it at context 1 (asking it for the table would allocate it)
     if cfg.figures and model.context == 1 and type(model).heatmap is not LanguageModel.heatmap:
         cells = model.vocab_size * figures.CELL
-        # the image, the array it is made from, and its PNG twice (the file and TensorBoard's copy): 3 bytes a pixel
+        # the image and its PNG twice (the file and TensorBoard's copy): 3 bytes a pixel
         yield (
-            4 * 3 * cells**2,
+            3 * 3 * cells**2,
             f"the heatmap's {model.vocab_size:,} x {model.vocab_size:,} cells ({cells:,} x {cells:,} pixels)",
             "figures=false skips it",
         )
