@@ -2,6 +2,7 @@
 characters in `n_embd` numbers, `n_layer` tanh layers of `n_hidden` units (each may normalize its input to the
 tanh with BatchNorm), then logits."""
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -29,7 +30,8 @@ class MLPConfig(ModelConfig):
             self, sizes=("n_embd", "n_hidden", "n_layer"), scales=("hidden_scale", "last_layer_scale")
         )
         std = self.init_std
-        check("model.init_std", std, std is None or std > 0, "a number > 0, or null (torch's default)")
+        ok = std is None or (math.isfinite(std) and std > 0)
+        check("model.init_std", std, ok, "a finite number > 0, or null (torch's default)")
 
 
 def initialized(linear, std, scale):
