@@ -47,13 +47,13 @@ OUTRO = """\
 
 `python train.py ... 'resume="runs/<run>"'` continues a run in its own folder, where it appends to the log:
 the same config, but `steps`, `eval_interval`, `checkpoint_seconds`, `threads`, `device`, `figures`,
-`optimized_metric` and `sample.*` may change (with the cosine schedule, which depends on `steps`, not
-`steps` either). Run folders are named by their overrides, and Hydra reads a value with `=` or `,` in it
-only between quotes: the command printed after Ctrl-C is quoted for the shell and for Hydra whatever the
-folder's name holds. A run stopped and resumed ends with the weights, metrics, samples and TensorBoard curve
-of a run never stopped, bit for bit, for every model. `checkpoint.pt` is written atomically (a temporary
-file, then `os.replace`): a run killed at any moment, even by SIGKILL, leaves the previous whole checkpoint
-or the new one, and no `*.tmp`.
+`optimized_metric` and `sample.*` may change. More `steps` on the cosine schedule redraw its curve over them:
+the lr moves onto the new curve at the checkpoint's step. Run folders are named by their overrides, and Hydra
+reads a value with `=` or `,` in it only between quotes: the command printed after Ctrl-C is quoted for the
+shell and for Hydra whatever the folder's name holds. A run stopped and resumed ends with the weights,
+metrics, samples and TensorBoard curve of a run never stopped, bit for bit, for every model. `checkpoint.pt`
+is written atomically (a temporary file, then `os.replace`): a run killed at any moment, even by SIGKILL,
+leaves the previous whole checkpoint or the new one, and no `*.tmp`.
 """
 
 
@@ -255,6 +255,11 @@ CASES = [  # (what you did, the command as typed, None or act(proc, command, tmp
     ("a run into a folder that holds other files", "python train.py hydra.run.dir=notes", None),
     ("two resumes of one run at once", f"python train.py {' '.join(WAITING)} {FAST} resume=busy", while_busy),
     ("a resume with another config", "python train.py data.path=words.txt smoothing=3 resume=run", None),
+    (
+        "a resume to fewer steps than its checkpoint's",
+        "python train.py data.path=words.txt steps=5 resume=run",
+        None,
+    ),
     (
         "a resume of a copy of a checkpoint (a new folder)",
         f"python train.py {FAST} steps=120 resume=backup.pt",

@@ -237,14 +237,15 @@ def check_optimizer(cfg):
     Settings that passed once in this process (the jobs of a sweep over other keys) are not checked again."""
     import torch  # here, not above: the sample and score commands check their arguments with SEED, before torch
 
-    settings = {
-        group: OmegaConf.to_container(cfg[group], resolve=True) for group in ("optimizer", "scheduler")
-    }
-    key = repr((cfg.lr, cfg.steps, settings))
+    groups = ("optimizer", "scheduler")
+    given = {group: OmegaConf.to_container(cfg[group]) for group in groups}
+    settings = {group: OmegaConf.to_container(cfg[group], resolve=True) for group in groups}
+    # as given too: a key given as the value its interpolation has (scheduler.total_steps=5, steps=5) is refused
+    key = repr((cfg.lr, cfg.steps, settings, given))
     if key in _passed:
         return
     for group, values in settings.items():
-        _check_kinds(group, OmegaConf.to_container(cfg[group]), values)
+        _check_kinds(group, given[group], values)
     _check_schedule(cfg.lr, settings["scheduler"], cfg.steps)
     weight = torch.nn.Parameter(torch.ones(1))
     with _failing(cfg, "optimizer", "bad optimizer config"):

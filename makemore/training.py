@@ -6,6 +6,7 @@ import math
 import os
 import signal
 import time
+import warnings
 from dataclasses import fields
 from pathlib import Path
 
@@ -247,8 +248,26 @@ class Trainer:
             self.g.set_state(state["rng"])
             self.before = tuple(state["since"])
             if self.optimizer:
-                self.optimizer.load_state_dict(state["optimizer"])
-                self.scheduler.load_state_dict(state["scheduler"])
+                self.resume(state, OmegaConf.to_container(cfg.scheduler, resolve=True))
+
+    def resume(self, state, schedule):
+        """Continue the checkpoint's optimizer and schedule. A schedule that changed with `steps` (the one-cycle's
+        total_steps) is this run's, put where a run of these steps has it at the checkpoint's step: the lr moves
+        onto the new curve there, and follows it to the new last step."""
+        if schedule == state["config"]["scheduler"]:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            return
+        # stepped as a run steps it, here before any optimizer step, which torch warns of
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Detected call of", UserWarning)
+            for _ in range(state["step"]):
+                self.scheduler.step()
+        # the lr, and what else the schedule keeps in the optimizer's groups, as the schedule left them
+        settings = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
+        self.optimizer.load_state_dict(state["optimizer"])
+        for group, kept in zip(self.optimizer.param_groups, settings):
+            group.update(kept)
 
     def since(self):
         """(sum, count) of the minibatch NLLs since the last evaluation, added one by one in order, so that a
@@ -351,11 +370,12 @@ def evaluate(model, splits, cfg, trainer, pending, step, nll):
         if cfg.batch_size is None:
             train_nll = nll.item()
         elif step == cfg.steps:
+            # the minibatch NLLs since the last evaluation stay, in the checkpoint: a resume to more steps adds to them
             train_nll = splits["train"].nll(model).item()
         else:
             total, count = trainer.since()
             train_nll = total / count
-        trainer.nlls, trainer.before = [], (0.0, 0)
+            trainer.nlls, trainer.before = [], (0.0, 0)
         pending.scalars.append(("train/nll", train_nll, step))
         if splits["val"].total:
             pending.scalars.append(("val/nll", splits["val"].nll(model).item(), step))
@@ -466,19 +486,23 @@ def resumed(cfg):
     path = Path(cfg.resume)
     path = path / "checkpoint.pt" if path.is_dir() else path
     _, _, state = checkpoint.load(path)
+    if state["step"] > cfg.steps:
+        raise MakemoreError(
+            f"resume={cfg.resume}: the checkpoint is at step {state['step']}, past steps={cfg.steps}: "
+            f"give steps={state['step']} or more"
+        )
     then, now = flat(state["config"]), flat(OmegaConf.to_container(cfg, resolve=True))
+    given = flat(OmegaConf.to_container(cfg))
     # the card's keys before model.*
     for key in sorted(set(then) | set(now), key=lambda k: (k.count("."), k)):
-        if key.split(".")[0] not in RESUMABLE and then.get(key) != now.get(key):
+        # a key that follows one of RESUMABLE (the one-cycle schedule's total_steps: ${steps}) changes with it
+        follows = interpolated(given.get(key)) or key
+        if follows.split(".")[0] not in RESUMABLE and then.get(key) != now.get(key):
             raise MakemoreError(
                 f"resume={cfg.resume}: {key} is {now.get(key)} here but {then.get(key)} in the "
                 f"checkpoint; resume with the run's own config (only "
                 f"{', '.join(sorted(RESUMABLE))} may change)"
             )
-    if state["step"] > cfg.steps:
-        raise MakemoreError(
-            f"resume={cfg.resume}: the checkpoint is at step {state['step']}, past steps={cfg.steps}"
-        )
     log.info("resuming %s from step %d", path, state["step"])
     return state
 
