@@ -1,6 +1,6 @@
 """Makes docs/diagnostics.png, the README's picture of `diagnostics=true`: a short run of makemore part 3's
 deeper MLP (four BatchNorm tanh layers, trained as the lecture does), TensorBoard on it, and headless Chromium's
-screenshots of its Custom Scalars and Histograms tabs, cut into one picture.
+screenshots of its Custom Scalars, Histograms and Projector tabs, cut into one picture.
 
     python docs/diagnostics.py        # needs Chromium (Debian: apt-get install chromium)
 """
@@ -23,8 +23,10 @@ RUN = [
     "sample.count=0",
 ]
 # Where TensorBoard draws what we show, in a window of 1600 x 1000: the four charts of Custom Scalars, and the
-# first two histograms (a tanh layer's gradient and output), pasted beside the fourth chart, where there is room.
+# first two histograms (a tanh layer's gradient and output), pasted beside the fourth chart, where there is room;
+# the projector's view of the 27 character embeddings, on the right.
 CHARTS, HISTOGRAMS, BESIDE = (368, 132, 1428, 691), (368, 180, 1048, 395), (370, 330)
+PROJECTOR = (313, 70, 1300, 1000)
 
 
 def screenshot(tab, path):
@@ -33,7 +35,8 @@ def screenshot(tab, path):
             "chromium",
             "--headless",
             "--no-sandbox",
-            "--disable-gpu",
+            "--enable-unsafe-swiftshader",  # the projector draws with WebGL: on the CPU here
+            "--use-angle=swiftshader",
             "--hide-scrollbars",
             "--window-size=1600,1000",
             "--virtual-time-budget=15000",  # time for the charts to load and draw
@@ -69,11 +72,16 @@ def main():
                     time.sleep(0.5)
             charts = screenshot("custom_scalars", f"{tmp}/charts.png").crop(CHARTS)
             histograms = screenshot("histograms", f"{tmp}/histograms.png").crop(HISTOGRAMS)
+            projector = screenshot("projector", f"{tmp}/projector.png").crop(PROJECTOR)
         finally:
             board.terminate()
             board.wait()
     charts.paste(histograms, BESIDE)
-    charts.quantize(colors=128).save(ROOT / "docs" / "diagnostics.png", optimize=True)
+    projector = projector.resize((projector.width * charts.height // projector.height, charts.height))
+    picture = Image.new("RGB", (charts.width + projector.width, charts.height), "white")
+    picture.paste(charts, (0, 0))
+    picture.paste(projector, (charts.width, 0))
+    picture.quantize(colors=128).save(ROOT / "docs" / "diagnostics.png", optimize=True)
 
 
 if __name__ == "__main__":
