@@ -9,6 +9,7 @@ tables and writes them into its own section of docs/benchmarks.md, leaving the o
     python -m makemore.bench --makemore path/to/makemore.py   # its step beside ours, at its own settings
     python -m makemore.bench --references [path/to/makemore.py]   # the lecture's recipes and makemore.py's
                                         # models, each run beside ours: time to their loss
+    python -m makemore.bench --lectures 3 5   # the loss logs of makemore parts 3 and 5, each one sweep
 
 Timings are medians of repeats; the machine may be shared, so read the ratios, which are measured side by side.
 """
@@ -513,6 +514,63 @@ def contexts(lengths=(3, 5, 8)):
     yield table(rows, ["context", "counts val NLL", "counts peak memory", "mlp val NLL", "mlp peak memory"])
 
 
+# --- the lectures' logs --------------------------------------------------------------------------------------
+
+# The rows of a lecture's log, in its order: the row's name in conf/lecture<N>/, what it adds, and the train and
+# val NLL its notebook prints (on its own split of names.txt, by random.shuffle with seed 42).
+LECTURES = {
+    3: (
+        ("original", "no fix: every weight from N(0, 1)", "2.1245 / 2.1682"),
+        ("softmax", "+ the last layer scaled down at init", "2.07 / 2.13"),
+        ("tanh", "+ tanh not saturated: the hidden layer times 0.2", "2.0356 / 2.1027"),
+        ("kaiming", "+ Kaiming's gain in place of 0.2", "2.0377 / 2.1070"),
+        ("batchnorm", "+ BatchNorm (the final MLP prints 2.0674 / 2.1057)", "2.0668 / 2.1048"),
+    ),
+    5: (
+        ("context3", "the BatchNorm MLP, context 3", "2.058 / 2.105"),
+        ("flat", "the same MLP at context 8", "1.918 / 2.027"),
+        ("hierarchical", "the tree of part 5 (n_embd 10, n_hidden 68)", "1.941 / 2.029"),
+        ("scaled", "the tree scaled up (n_embd 24, n_hidden 128)", "1.769 / 1.993"),
+    ),
+}
+
+
+def lectures(which=(3, 5), overrides=()):
+    """`python train.py -m experiment=lecture<N>`, the lecture's log as one sweep: each job's NLLs on this project's
+    split beside the notebook's. `overrides`: added to every job (the tests' small runs)."""
+    for n in which:
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [
+                *TRAIN[:2],
+                "-m",
+                *TRAIN[2:],
+                f"experiment=lecture{n}",
+                f"hydra.sweep.dir={tmp}",
+                *overrides,
+            ]
+            subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+            for job, (row, what, notebook) in enumerate(LECTURES[n]):
+                (folder,) = Path(tmp).glob(f"{job}_*")
+                assert f"lecture{n}={row}" in (folder / ".hydra" / "overrides.yaml").read_text(), folder
+                m = json.loads((folder / "metrics.json").read_text())
+                model, _, _ = checkpoint.load(folder / "checkpoint.pt")
+                rows.append(
+                    (
+                        f"`lecture{n}={row}`",
+                        what,
+                        f"{sum(p.numel() for p in model.parameters()):,}",
+                        f"{m['train_nll']:.4f} / {m['val_nll']:.4f}",
+                        notebook,
+                        f"{m['seconds']:.0f} s",
+                    )
+                )
+        yield table(
+            rows,
+            ["job", "what", "parameters", "train / val NLL", "the notebook's train / val", "training time"],
+        )
+
+
 # --- makemore.py beside us -----------------------------------------------------------------------------------
 
 
@@ -724,6 +782,9 @@ def main():
         help="the lecture's recipes (and makemore.py's models, given its path) run beside ours",
     )
     parser.add_argument("--quick", action="store_true", help="steps of the bigram and the mlp only")
+    parser.add_argument(
+        "--lectures", type=int, nargs="+", choices=sorted(LECTURES), help="the logs of these makemore parts"
+    )
     args = parser.parse_args()
     command = "python -m makemore.bench"
     if args.models:
@@ -738,6 +799,9 @@ def main():
             f"{command} --references" + " path/to/makemore.py" * bool(args.references),
             references(args.references or None),
         )
+    elif args.lectures:
+        for n in args.lectures:
+            publish(f"lecture{n}", f"{command} --lectures {n}", lectures([n]))
     elif args.makemore:
         publish("makemore", f"{command} --makemore path/to/makemore.py", makemore_py(args.makemore))
     else:

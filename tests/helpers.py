@@ -26,6 +26,14 @@ def compose_config(*overrides, config_name="config", hydra=False):
         return compose(config_name=config_name, overrides=list(overrides), return_hydra_config=hydra)
 
 
+def log_rows(lecture):
+    """The rows of a lecture's log, as `python train.py -m experiment=lecture<N>` sweeps them, in order; and each
+    row's config."""
+    params = compose_config(f"experiment=lecture{lecture}", hydra=True).hydra.sweeper.params
+    rows = params[f"lecture{lecture}"].split(",")
+    return {row: compose_config(f"experiment=lecture{lecture}", f"lecture{lecture}={row}") for row in rows}
+
+
 def cli(*args, cwd=ROOT, check=True, timeout=300):
     """Run a command of the project in a subprocess, as a user would."""
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}

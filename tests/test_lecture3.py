@@ -2,7 +2,16 @@
 
 import pytest
 import torch
-from helpers import compose_config, metrics, new, resumed_halfway, same_weights, scalars, trained_both_ways
+from helpers import (
+    compose_config,
+    log_rows,
+    metrics,
+    new,
+    resumed_halfway,
+    same_weights,
+    scalars,
+    trained_both_ways,
+)
 
 from makemore import checkpoint
 from makemore.inference import sample, score
@@ -32,6 +41,32 @@ def test_the_initialization_fixes_shrink_the_last_layer_and_give_tanh_kaimings_g
     std = fixed.hidden[0].weight.std().item()
     assert std == pytest.approx(5 / 3 / 30**0.5, rel=0.05)  # gain / sqrt(fan_in): 3 characters of 10 numbers
     assert len(new(MLP, context=3, n_layer=4).hidden) == 8  # Linear and Tanh, four times
+
+
+def test_the_loss_log_is_one_sweep_of_the_lectures_five_initializations():
+    cfgs = log_rows(3)
+    assert list(cfgs) == ["original", "softmax", "tanh", "kaiming", "batchnorm"]
+    # experiment=lecture3 alone is the log's last row: the lecture's final MLP
+    assert compose_config("experiment=lecture3").model == cfgs["batchnorm"].model
+    stds = {}
+    for row, cfg in cfgs.items():
+        torch.manual_seed(0)
+        model = build(cfg, 27, torch.device("cpu"))
+        stds[row] = (model.hidden[0].weight.std().item(), model.out.weight.std().item())
+        assert (cfg.context, cfg.steps, cfg.batch_size, cfg.lr) == (3, 200_000, 32, 0.1)
+        params = sum(p.numel() for p in model.parameters())
+        assert params == (12_097 if row == "batchnorm" else 11_897)  # BatchNorm's beta is the bias
+    kaiming = 5 / 3 / 30**0.5
+    # (hidden weights, output weights): N(0, 1) at first, then each fix
+    expected = {
+        "original": (1, 1),
+        "softmax": (1, 0.01),
+        "tanh": (0.2, 0.01),
+        "kaiming": (kaiming, 0.01),
+        "batchnorm": (kaiming, 0.01),
+    }
+    for row, (hidden, out) in expected.items():
+        assert stds[row] == pytest.approx((hidden, out), rel=0.05), row
 
 
 def test_a_full_batch_step_over_counted_windows_equals_one_over_every_example(names_subset):

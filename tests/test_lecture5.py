@@ -2,11 +2,20 @@
 
 import pytest
 import torch
-from helpers import compose_config, metrics, new, resumed_halfway, same_weights, scalars, trained_both_ways
+from helpers import (
+    compose_config,
+    log_rows,
+    metrics,
+    new,
+    resumed_halfway,
+    same_weights,
+    scalars,
+    trained_both_ways,
+)
 
 from makemore import MakemoreError, checkpoint
 from makemore.inference import sample, score
-from makemore.models import WaveNet
+from makemore.models import MLP, WaveNet
 from makemore.models.base import BatchNorm1d
 from makemore.training import build
 
@@ -17,6 +26,21 @@ def test_the_wavenet_has_the_lectures_76579_parameters():
     model = build(compose_config("model=wavenet"), 27, torch.device("cpu"))
     assert sum(p.numel() for p in model.parameters()) == 76_579
     assert len(model.stages) == 3 * 4  # three stages of pairs, Linear, BatchNorm, tanh: 8 -> 4 -> 2 -> 1
+
+
+def test_the_performance_log_is_one_sweep_of_the_lectures_models():
+    cfgs = log_rows(5)
+    assert list(cfgs) == ["context3", "flat", "hierarchical", "scaled"]
+    assert (
+        compose_config("experiment=lecture5").model == cfgs["scaled"].model
+    )  # alone: the lecture's final model
+    models = [build(cfg, 27, torch.device("cpu")) for cfg in cfgs.values()]
+    assert [(type(m), m.config.context) for m in models] == [(MLP, 3), (MLP, 8), (WaveNet, 8), (WaveNet, 8)]
+    assert [sum(p.numel() for p in m.parameters()) for m in models] == [12_097, 22_097, 22_397, 76_579]
+    assert all(
+        (cfg.steps, cfg.batch_size, cfg.optimizer._target_) == (200_000, 32, "torch.optim.SGD")
+        for cfg in cfgs.values()
+    )
 
 
 @pytest.mark.parametrize("context, nearest", [(6, "4 or 8"), (3, "2 or 4"), (12, "8 or 16")])

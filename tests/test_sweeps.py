@@ -213,7 +213,7 @@ def test_experiment_presets_compose_and_validate(name):
             0.1,
             [150_000],
         )
-        assert cfg.model.batchnorm and cfg.model.kaiming and cfg.model.last_layer_scale == 0.1
+        assert cfg.model.batchnorm and cfg.model.kaiming and cfg.model.last_layer_scale == 0.01
     # makemore part 5's recipe: its WaveNet of 76,579 parameters, 200,000 steps of 32
     elif name == "lecture5":
         assert (cfg.steps, cfg.batch_size, cfg.lr, list(cfg.scheduler.milestones)) == (
@@ -341,3 +341,18 @@ def test_tensorboard_serves_every_runs_loss_curve(sweep):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_bench_runs_each_lectures_log_as_one_sweep_a_job_per_row(names_subset):
+    """`python -m makemore.bench --lectures 3 5`: one `python train.py -m experiment=lecture<N>` each, a job per
+    row of the lecture's log in its order (here two steps on few names), beside the notebook's figures."""
+    from makemore import bench
+
+    few = ("steps=2", "eval_interval=1", f"data.path={names_subset}")
+    for n, text in zip((3, 5), bench.lectures((3, 5), few)):
+        rows = [[cell.strip(" `") for cell in line.strip("|").split("|")] for line in text.splitlines()[2:]]
+        assert [r[0] for r in rows] == [f"lecture{n}={row}" for row, _, _ in bench.LECTURES[n]]
+        assert [r[4] for r in rows] == [notebook for _, _, notebook in bench.LECTURES[n]]
+        parameters = {3: ["11,897"] * 4 + ["12,097"], 5: ["12,097", "22,097", "22,397", "76,579"]}[n]
+        assert [r[2] for r in rows] == parameters
