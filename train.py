@@ -1,9 +1,10 @@
-"""Train one model (`python train.py model=neural reg=0.01`) or sweep (`python train.py -m model=counts,neural`)."""
+"""Train one model (`python train.py model=neural reg=0.01`) or sweep (`python train.py -m
+model=counts,neural`)."""
 
 import gc
 
-# The imports below make some 200,000 objects that live until exit, and next to no garbage: no collection walks
-# them while they are made, nor (frozen, below) in its collections during the run and at exit.
+# The imports below make some 200,000 objects that live until exit, and next to no garbage: no collection
+# walks them while they are made, nor (frozen, below) in its collections during the run and at exit.
 gc.disable()
 
 from makemore import signals  # noqa: E402

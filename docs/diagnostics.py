@@ -1,6 +1,6 @@
 """Makes docs/diagnostics.png, the README's picture of `diagnostics=true`: a short run of makemore part 3's
-deeper MLP (four BatchNorm tanh layers, trained as the lecture does), TensorBoard on it, and headless Chromium's
-screenshots of its Custom Scalars, Histograms and Projector tabs, cut into one picture.
+deeper MLP (four BatchNorm tanh layers, trained as the lecture does), TensorBoard on it, and headless
+Chromium's screenshots of its Custom Scalars, Histograms and Projector tabs, cut into one picture.
 
     python docs/diagnostics.py        # needs Chromium (Debian: apt-get install chromium)
 """
@@ -23,8 +23,8 @@ RUN = [
     "sample.count=0",
 ]
 # Where TensorBoard draws what we show, in a window of 1600 x 1000: the four charts of Custom Scalars, and the
-# first two histograms (a tanh layer's gradient and output), pasted beside the fourth chart, where there is room;
-# the projector's view of the 27 character embeddings, on the right.
+# first two histograms (a tanh layer's gradient and output), pasted beside the fourth chart, where there is
+# room; the projector's view of the 27 character embeddings, on the right.
 CHARTS, HISTOGRAMS, BESIDE = (368, 132, 1428, 691), (368, 180, 1048, 395), (370, 330)
 PROJECTOR = (313, 70, 1300, 1000)
 

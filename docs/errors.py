@@ -3,9 +3,9 @@
     python docs/errors.py
 
 Every case runs for real, in a temporary folder laid out as a clone is (data/names.txt) with small data files
-and a finished run beside it; the table shows the command as typed there, its exit code, and what it printed on
-stderr (for a run that goes on, the warnings or the last line it printed). A full or read-only disk is a tmpfs
-mounted for the case, which needs root; elsewhere those rows say so.
+and a finished run beside it; the table shows the command as typed there, its exit code, and what it printed
+on stderr (for a run that goes on, the warnings or the last line it printed). A full or read-only disk is a
+tmpfs mounted for the case, which needs root; elsewhere those rows say so.
 """
 
 import datetime
@@ -148,7 +148,8 @@ def head_2(proc, command, tmp):
 
 
 FAST = "data.path=words.txt figures=false sample.count=2"
-CASES = [  # (what you did, the command as typed, None or act(proc, command, tmp): what is done to it as it runs)
+# (what you did, the command as typed, None or act(proc, command, tmp): what is done to it as it runs)
+CASES = [
     ("a value out of its range", "python train.py lr=-1", None),
     ("", "python train.py smoothing=-1", None),
     ("", "python train.py steps=-1", None),

@@ -17,8 +17,8 @@ from makemore import memory, signals
 from makemore.models.base import batch_statistics, counted
 
 EVAL_TOKENS = 1 << 16  # predictions evaluated at once: bounds the memory of exact evaluation
-# a (window, next) cell of the count table: its count, the counts model's copy of it, its weight in the NLL (float32)
-# and whether it occurs
+# a (window, next) cell of the count table: its count, the counts model's copy of it, its weight in the NLL
+# (float32) and whether it occurs
 CELL_BYTES = 8 + 8 + 4 + 1
 
 
@@ -28,8 +28,8 @@ def ids_memory(examples, tokens):
 
 
 def eval_tokens(vocab_size):
-    """Predictions evaluated at once: EVAL_TOKENS, or fewer where the vocabulary is larger than the lecture's, so that
-    their logits (V of them a prediction) take no more memory than the lecture's would."""
+    """Predictions evaluated at once: EVAL_TOKENS, or fewer where the vocabulary is larger than the lecture's,
+    so that their logits (V of them a prediction) take no more memory than the lecture's would."""
     return max(1, min(EVAL_TOKENS, EVAL_TOKENS * memory.LECTURE_VOCAB // vocab_size))
 
 
@@ -66,8 +66,8 @@ class Counted:
         return Counted(self.X.to(device), self.N.to(device), self.total)
 
     def weights(self, dtype):
-        """The weight of each (window, next) pair in the NLL, as a (n * V) vector of the log-probabilities' dtype:
-        minus its share of the examples."""
+        """The weight of each (window, next) pair in the NLL, as a (n * V) vector of the log-probabilities'
+        dtype: minus its share of the examples."""
         if dtype not in self._weights:
             self._weights[dtype] = (self.N.double() / -self.total).to(dtype).view(-1)
         return self._weights[dtype]
@@ -82,13 +82,15 @@ class Counted:
         return self.N.sum(1)
 
     def nll(self, model):
-        """Its share of the NLL of the split: the weighted sum of the log-probabilities of the pairs that occur. One
-        dot over every (window, next) cell, the cheapest to differentiate at every step of full-batch training."""
+        """Its share of the NLL of the split: the weighted sum of the log-probabilities of the pairs that
+        occur. One dot over every (window, next) cell, the cheapest to differentiate at every step of
+        full-batch training."""
         with counted(model, self.occurrences):  # model(X)[:, -1], without the windows' unfolding
             logp = model.next_logits(self.X).log_softmax(-1).view(-1)
-        # A model without weights may give a probability of 0 where nothing occurs (the counts model, smoothing=0),
-        # and 0 * log 0 is nan: those cells are left out wherever nothing is differentiated (a step of a model with
-        # weights gives finite logits, and skips the mask, which costs a step a tenth of its time)
+        # A model without weights may give a probability of 0 where nothing occurs (the counts model,
+        # smoothing=0), and 0 * log 0 is nan: those cells are left out wherever nothing is differentiated (a
+        # step of a model with weights gives finite logits, and skips the mask, which costs a step a tenth of
+        # its time)
         if not logp.requires_grad:
             logp = torch.where(self.seen, logp, 0.0)
         return logp @ self.weights(logp.dtype)
@@ -147,8 +149,8 @@ class Split:
         return Examples(torch.from_numpy(X), torch.from_numpy(Y))
 
     def pieces(self, index, pad, pieces):
-        """Examples of the words at `index` in `pieces` runs of similar length, each padded to its own longest word:
-        the predictions of words(index, pad), with less padding."""
+        """Examples of the words at `index` in `pieces` runs of similar length, each padded to its own longest
+        word: the predictions of words(index, pad), with less padding."""
         if pieces == 1:
             return [self.words(index, pad)]
         index = index[np.argsort(self.lengths[index], kind="stable")]
@@ -196,7 +198,8 @@ class Split:
         return self.total if model.windowed else len(self.lengths)
 
     def nll(self, model):
-        """The exact average NLL of the split, in pieces of bounded size, between which a signal can stop it."""
+        """The exact average NLL of the split, in pieces of bounded size, between which a signal can stop
+        it."""
         tokens = eval_tokens(self.vocab_size)
         # in one piece where the batch's statistics are the model's (BatchNorm in training)
         if model.windowed:
@@ -220,8 +223,8 @@ class Split:
         return total / self.total
 
     def drawn(self, count, seed):
-        """`count` of the split's words, drawn without replacement by `seed` and kept in their order, as a split
-        of their own (made once): the fixed sample a large split is evaluated on."""
+        """`count` of the split's words, drawn without replacement by `seed` and kept in their order, as a
+        split of their own (made once): the fixed sample a large split is evaluated on."""
         key = (count, seed)
         if key not in self._drawn:
             keep = np.zeros(len(self.lengths), dtype=bool)
@@ -283,9 +286,9 @@ class Split:
         return memory.fewer_characters(self.vocab_size)
 
     def _pair_keys(self, context):
-        """Every prediction's (window, next) as one number in base V, a chunk of words at a time: a character's
-        window is the `context` characters before it in its word, 0 before the word's start; a word's end is
-        predicted from its last `context` characters."""
+        """Every prediction's (window, next) as one number in base V, a chunk of words at a time: a
+        character's window is the `context` characters before it in its word, 0 before the word's start; a
+        word's end is predicted from its last `context` characters."""
         V, starts = self.vocab_size, self.starts
         for lo, hi in self._word_chunks():
             ids = self.ids[starts[lo] : starts[hi]].astype(np.int64)
@@ -346,7 +349,8 @@ def _tally(chunks, size):
 
 
 def _keys(rows, V):
-    """One value per row: the row read as a number in base V where that fits in int64, else the row's bytes."""
+    """One value per row: the row read as a number in base V where that fits in int64, else the row's
+    bytes."""
     if V ** rows.shape[1] < 2**63:
         key = np.zeros(len(rows), dtype=np.int64)
         for j in range(rows.shape[1]):

@@ -1,9 +1,9 @@
-"""Benchmarks: what a user waits for, measured side by side in one process run, as ratios. Each mode prints its
-tables and writes them into its own section of docs/benchmarks.md, leaving the other sections as they are.
+"""Benchmarks: what a user waits for, measured side by side in one process run, as ratios. Each mode prints
+its tables and writes them into its own section of docs/benchmarks.md, leaving the other sections as they are.
 
     python -m makemore.bench            # names.txt: counting, steps (bare and inside a real run), sampling,
                                         # start-up, a 20-job sweep
-    python -m makemore.bench --models   # `python train.py model=<each>`: parameters, NLLs, time, time to a loss
+    python -m makemore.bench --models   # each default run: parameters, NLLs, time, time to a loss
     python -m makemore.bench --contexts # counts and mlp at contexts 3, 5 and 8: val NLL and peak memory
     python -m makemore.bench --scale    # 1M and 10M line files: whole runs, their passes, peak memory
     python -m makemore.bench --makemore path/to/makemore.py   # its step beside ours, at its own settings
@@ -11,7 +11,8 @@ tables and writes them into its own section of docs/benchmarks.md, leaving the o
                                         # models, each run beside ours: time to their loss
     python -m makemore.bench --lectures 3 5   # the loss logs of makemore parts 3 and 5, each one sweep
 
-Timings are medians of repeats; the machine may be shared, so read the ratios, which are measured side by side.
+Timings are medians of repeats; the machine may be shared, so read the ratios, which are measured side by
+side.
 """
 
 import argparse
@@ -91,8 +92,9 @@ def machine():
 
 
 def publish(section, command, blocks):
-    """Print each block as it is measured, then write them all between the section's markers in docs/benchmarks.md,
-    with the command and the machine: the text around the markers explains them and is kept as it is."""
+    """Print each block as it is measured, then write them all between the section's markers in
+    docs/benchmarks.md, with the command and the machine: the text around the markers explains them and is
+    kept as it is."""
     head = f"`{command}` on {machine()}, {datetime.date.today()}:"
     print(head + "\n", flush=True)
     measured = []
@@ -117,7 +119,7 @@ def names_split(part=0):
     )
 
 
-# --- the lecture's ways --------------------------------------------------------------------------------------
+# --- the lecture's ways -------------------------------------------------------------------------------------
 
 
 def lecture_counts(path):
@@ -145,13 +147,13 @@ def lecture_step(xs, ys, W):
     W.data += -50 * W.grad
 
 
-# --- the lecture's recipes, as its notebooks train them -------------------------------------------------------
+# --- the lecture's recipes, as its notebooks train them -----------------------------------------------------
 
 
 def lecture_batchnorm(x, gain, bias, running, training, momentum, std):
-    """The lecture's BatchNorm over every dimension but the last: the batch's statistics in training, which move
-    the running ones by `momentum`; the running ones in evaluation. Part 3 divides by the standard deviation, part 5
-    by sqrt(variance + 1e-5)."""
+    """The lecture's BatchNorm over every dimension but the last: the batch's statistics in training, which
+    move the running ones by `momentum`; the running ones in evaluation. Part 3 divides by the standard
+    deviation, part 5 by sqrt(variance + 1e-5)."""
     if training:
         dims = tuple(range(x.dim() - 1))
         mean, spread = x.mean(dims), x.std(dims) if std else (x.var(dims) + 1e-5).sqrt()
@@ -184,9 +186,9 @@ def part3_net(V, g):
 
 
 def part5_net(V, g):
-    """Makemore part 5's hierarchical WaveNet: 24 numbers per character, context 8 fused two at a time in three
-    stages of 128 units (Linear without bias, BatchNorm over batch and time, tanh), the output layer's weights
-    scaled by 0.1 (76,579 parameters)."""
+    """Makemore part 5's hierarchical WaveNet: 24 numbers per character, context 8 fused two at a time in
+    three stages of 128 units (Linear without bias, BatchNorm over batch and time, tanh), the output layer's
+    weights scaled by 0.1 (76,579 parameters)."""
     n_embd, n_hidden, context = 24, 128, 8
     C, stages, width = torch.randn((V, n_embd), generator=g), [], 2 * n_embd
     for _ in range(3):
@@ -209,9 +211,9 @@ def part5_net(V, g):
 
 
 def lecture_recipe(net, steps=200_000, batch=32, seed=2147483647):
-    """The lecture's training loop on this project's split of names.txt, on one thread: minibatches of 32 drawn
-    with torch.randint, plain SGD by hand at lr 0.1, then 0.01 for the last quarter of the steps. Returns the loop's
-    seconds and the final train and val NLL (BatchNorm on its running statistics)."""
+    """The lecture's training loop on this project's split of names.txt, on one thread: minibatches of 32
+    drawn with torch.randint, plain SGD by hand at lr 0.1, then 0.01 for the last quarter of the steps.
+    Returns the loop's seconds and the final train and val NLL (BatchNorm on its running statistics)."""
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(seed)
     context, params, forward = net(27, g)
@@ -236,12 +238,12 @@ def lecture_recipe(net, steps=200_000, batch=32, seed=2147483647):
         return seconds, [F.cross_entropy(forward(s.X, False), s.Y[:, 0]).item() for s in (train, val)]
 
 
-# --- a step, bare and inside a real run ----------------------------------------------------------------------
+# --- a step, bare and inside a real run ---------------------------------------------------------------------
 
 
 def bare_step(overrides, repeat=200):
-    """Seconds of one training step alone, as the run does it (batch, loss, backward, optimizer, schedule), with
-    the config that `python train.py <overrides>` composes, on the training names."""
+    """Seconds of one training step alone, as the run does it (batch, loss, backward, optimizer, schedule),
+    with the config that `python train.py <overrides>` composes, on the training names."""
     from hydra import compose, initialize_config_dir
 
     from makemore.training import Trainer, build
@@ -265,10 +267,10 @@ def bare_step(overrides, repeat=200):
 
 @functools.cache
 def in_run_step(overrides, steps):
-    """Seconds a step costs inside `python train.py <overrides>`, as a user waits for it: the difference between
-    whole runs of steps + 1 and of 1 step, over `steps` (evaluations, checkpoints and logging included). A whole
-    command varies by some 0.2 s from one run to the next here: five of each. `overrides`: a tuple (measured once
-    a process)."""
+    """Seconds a step costs inside `python train.py <overrides>`, as a user waits for it: the difference
+    between whole runs of steps + 1 and of 1 step, over `steps` (evaluations, checkpoints and logging
+    included). A whole command varies by some 0.2 s from one run to the next here: five of each. `overrides`:
+    a tuple (measured once a process)."""
     t = walls(
         {n: [*TRAIN, "hydra.run.dir={tmp}", *overrides, f"steps={n}"] for n in (1, steps + 1)}, repeat=5
     )
@@ -288,14 +290,16 @@ STEPS = {  # (what, overrides, steps for the in-run difference, repeats of the b
         200,
         30,
     ),
-    # an evaluation of the mlp (some 4,000 distinct validation windows) costs three steps of 32: every 100 steps
+    # an evaluation of the mlp (some 4,000 distinct validation windows) costs three steps of 32: every 100
+    # steps
     "mlp-mini": (
         "mlp, minibatches of 32, evaluated every 100 steps",
         ["model=mlp", "batch_size=32", "eval_interval=100"],
         2000,
         300,
     ),
-    # the sequence models' default runs (their evaluations, every 250 steps, included); the transformer's first 250
+    # the sequence models' default runs (their evaluations, every 250 steps, included); the transformer's
+    # first 250
     "rnn": ("rnn, 128 words", ["model=rnn"], 1000, 30),
     "gru": ("gru, 128 words", ["model=gru"], 1000, 30),
     "bow": ("bow, 128 words", ["model=bow"], 1000, 30),
@@ -330,8 +334,8 @@ def sweep_overhead(jobs=20, steps=100):
 
 def hydra_composition(repeat=10):
     """Seconds Hydra takes to compose a job's config with its own `hydra` node, as its basic sweeper does for
-    every job before launching any (to catch a bad override early) and its basic launcher does again to run it:
-    for this project's config, and for a config of one key (what Hydra costs whatever the config)."""
+    every job before launching any (to catch a bad override early) and its basic launcher does again to run
+    it: for this project's config, and for a config of one key (what Hydra costs whatever the config)."""
     from hydra import compose, initialize_config_dir
 
     times = {}
@@ -386,10 +390,10 @@ def speed(quick=False):
         ["what", "reference", "reference time", "makemore time", "ratio"],
     )
 
-    # The floor a user cannot avoid: the imports, and for a model trained by gradient one torch.optim optimizer
-    # (the run's SGD), whose first use imports torch._dynamo. Five of each: a whole command varies here. The
-    # floor imports as train.py does (no garbage collection while it imports, what it imported frozen), so that
-    # the ratio counts only what the command does beyond it.
+    # The floor a user cannot avoid: the imports, and for a model trained by gradient one torch.optim
+    # optimizer (the run's SGD), whose first use imports torch._dynamo. Five of each: a whole command varies
+    # here. The floor imports as train.py does (no garbage collection while it imports, what it imported
+    # frozen), so that the ratio counts only what the command does beyond it.
     imports = "import torch, hydra, tensorboard"
     collector = ("import gc; gc.disable(); ", "; gc.freeze(); gc.enable()")
     optimizer = (
@@ -426,17 +430,19 @@ def speed(quick=False):
     compose = hydra_composition()
     yield (
         f"A sweep of 20 neural jobs of 100 steps (basic launcher) took {t['sweep']:.1f} s, one such run "
-        f"{t['one']:.1f} s: each job beyond the first {per_job:.3f} s, of which {overhead:.3f} s is not its steps. "
-        f"Hydra composes each job's config twice (its sweeper checks every job first, its launcher composes it "
-        f"again): 2 x {compose['ours']:.3f} s, where a config of one key takes {compose['one key']:.3f} s."
+        f"{t['one']:.1f} s: each job beyond the first {per_job:.3f} s, of which {overhead:.3f} s is not its "
+        f"steps. Hydra composes each job's config twice (its sweeper checks every job first, its launcher "
+        f"composes it again): 2 x {compose['ours']:.3f} s, where a config of one key takes "
+        f"{compose['one key']:.3f} s."
     )
 
 
-# --- every model's default run -------------------------------------------------------------------------------
+# --- every model's default run ------------------------------------------------------------------------------
 
 
 def first_below(folder, target):
-    """Seconds from the run's first logged step to its first val/nll at or below `target` (from TensorBoard)."""
+    """Seconds from the run's first logged step to its first val/nll at or below `target` (from
+    TensorBoard)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
@@ -498,8 +504,8 @@ def models(names=tuple(MODELS)):
 
 
 def contexts(lengths=(3, 5, 8)):
-    """The counts model (smoothing 0.1, its best at context 3) beside the mlp at longer contexts: val NLL, and the
-    peak resident memory of the whole run."""
+    """The counts model (smoothing 0.1, its best at context 3) beside the mlp at longer contexts: val NLL, and
+    the peak resident memory of the whole run."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for context in lengths:
@@ -514,10 +520,10 @@ def contexts(lengths=(3, 5, 8)):
     yield table(rows, ["context", "counts val NLL", "counts peak memory", "mlp val NLL", "mlp peak memory"])
 
 
-# --- the lectures' logs --------------------------------------------------------------------------------------
+# --- the lectures' logs -------------------------------------------------------------------------------------
 
-# The rows of a lecture's log, in its order: the row's name in conf/lecture<N>/, what it adds, and the train and
-# val NLL its notebook prints (on its own split of names.txt, by random.shuffle with seed 42).
+# The rows of a lecture's log, in its order: the row's name in conf/lecture<N>/, what it adds, and the train
+# and val NLL its notebook prints (on its own split of names.txt, by random.shuffle with seed 42).
 LECTURES = {
     3: (
         ("original", "no fix: every weight from N(0, 1)", "2.1245 / 2.1682"),
@@ -536,8 +542,8 @@ LECTURES = {
 
 
 def lectures(which=(3, 5), overrides=()):
-    """`python train.py -m experiment=lecture<N>`, the lecture's log as one sweep: each job's NLLs on this project's
-    split beside the notebook's. `overrides`: added to every job (the tests' small runs)."""
+    """`python train.py -m experiment=lecture<N>`, the lecture's log as one sweep: each job's NLLs on this
+    project's split beside the notebook's. `overrides`: added to every job (the tests' small runs)."""
     for n in which:
         rows = []
         with tempfile.TemporaryDirectory() as tmp:
@@ -571,12 +577,12 @@ def lectures(which=(3, 5), overrides=()):
         )
 
 
-# --- makemore.py beside us -----------------------------------------------------------------------------------
+# --- makemore.py beside us ----------------------------------------------------------------------------------
 
 
 def run_makemore(path, kind, steps):
-    """A whole run of makemore.py (its own settings, one thread, its data loaded in the training process): its wall
-    seconds and what it printed."""
+    """A whole run of makemore.py (its own settings, one thread, its data loaded in the training process): its
+    wall seconds and what it printed."""
     env = os.environ | {"OMP_NUM_THREADS": "1"}  # one thread, as every run here
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -603,7 +609,8 @@ def run_makemore(path, kind, steps):
 
 
 def makemore_py(path, steps=200):
-    """makemore.py's step time at its defaults (it prints one every 10 steps), and ours at the same settings."""
+    """makemore.py's step time at its defaults (it prints one every 10 steps), and ours at the same
+    settings."""
     rows = []
     for kind in ("transformer", "gru"):
         _, out = run_makemore(path, kind, steps)
@@ -622,10 +629,10 @@ def makemore_py(path, steps=200):
     )
 
 
-# --- the references: the lecture's recipes and makemore.py, each run beside ours -----------------------------
+# --- the references: the lecture's recipes and makemore.py, each run beside ours ----------------------------
 
-# our command's overrides: the lecture's recipe it is measured against, its net, the val NLL, and the goal (at most
-# this share of the recipe's time)
+# our command's overrides: the lecture's recipe it is measured against, its net, the val NLL, and the goal (at
+# most this share of the recipe's time)
 LECTURE = {
     "mlp": (["model=mlp", "model.batchnorm=true"], "part 3, the BatchNorm MLP", part3_net, 2.10, 0.1),
     "wavenet": (["model=wavenet"], "part 5, the hierarchical WaveNet", part5_net, 1.995, 0.25),
@@ -636,8 +643,8 @@ GOAL = 0.5  # every model at least twice as fast as makemore.py
 
 
 def references(path=None):
-    """Each reference run, then ours beside it, in turn: the lecture's recipes (their loops' time beside ours to
-    the loss), then makemore.py's models at its settings (whole runs beside whole runs)."""
+    """Each reference run, then ours beside it, in turn: the lecture's recipes (their loops' time beside ours
+    to the loss), then makemore.py's models at its settings (whole runs beside whole runs)."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, (overrides, what, net, target, goal) in LECTURE.items():
@@ -711,7 +718,7 @@ def references(path=None):
         )
 
 
-# --- large files ---------------------------------------------------------------------------------------------
+# --- large files --------------------------------------------------------------------------------------------
 
 
 def make_data(n, path, seed=0):
@@ -722,7 +729,8 @@ def make_data(n, path, seed=0):
 
 
 def run_measured(args):
-    """Wall seconds and peak resident memory (MB) of one command, from the kernel's accounting of the child."""
+    """Wall seconds and peak resident memory (MB) of one command, from the kernel's accounting of the
+    child."""
     probe = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         "subprocess.run(sys.argv[1:], check=True, capture_output=True); "

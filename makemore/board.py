@@ -31,8 +31,9 @@ METRICS = ("train/nll", "val/nll", "test/nll")  # scalar tags the run writes; HP
 
 @functools.cache
 def hparam_keys():
-    """Every key a run of any model, optimizer or schedule can have, so that every run of a sweep logs the same
-    set (the HParams tab drops keys that some runs lack): each group's options, read from their schemas."""
+    """Every key a run of any model, optimizer or schedule can have, so that every run of a sweep logs the
+    same set (the HParams tab drops keys that some runs lack): each group's options, read from their
+    schemas."""
     keys = {
         f"model.{f.name}"
         for entry in MODELS.values()
@@ -46,8 +47,9 @@ def hparam_keys():
 
 
 def hparam_values(cfg, ignored=()):
-    """The run's hyperparameters: its top-level keys, the model, optimizer and schedule (by name) and their keys;
-    NaN for a key this run's choices lack or its model does not use (`ignored`); 0 for a full-batch batch_size."""
+    """The run's hyperparameters: its top-level keys, the model, optimizer and schedule (by name) and their
+    keys; NaN for a key this run's choices lack or its model does not use (`ignored`); 0 for a full-batch
+    batch_size."""
     config = OmegaConf.to_container(cfg, resolve=True)
     name, entry = named(config["model"]["_target_"])
     names = {

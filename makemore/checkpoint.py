@@ -27,8 +27,9 @@ TRAINING = ("rng", "since", "logged", "optimizer", "scheduler")  # what a resume
 
 def save(path, model, vocab, config, step, training, statistics=None):
     """Write a checkpoint (atomically). `training` holds what a resumed run needs to continue exactly: the
-    optimizer's and scheduler's state, and the state of the generator that draws minibatches; `statistics`, the
-    running statistics as they were before this step's forward pass, where it has run (training.descend)."""
+    optimizer's and scheduler's state, and the state of the generator that draws minibatches; `statistics`,
+    the running statistics as they were before this step's forward pass, where it has run
+    (training.descend)."""
     state = {
         "state_dict": model.state_dict() | (statistics or {}),
         "itos": vocab.itos,
@@ -36,7 +37,8 @@ def save(path, model, vocab, config, step, training, statistics=None):
         "step": step,
         **training,
     }
-    # serialized in memory, then written at once: several times faster than torch.save to a file, for a small one
+    # serialized in memory, then written at once: several times faster than torch.save to a file, for a small
+    # one
     if sum(t.nbytes for t in tree_leaves(state) if torch.is_tensor(t)) <= memory.SMALL:
         buffer = io.BytesIO()
         torch.save(state, buffer)
@@ -64,9 +66,9 @@ class Checkpoints:
 
 
 def load(path):
-    """(model, vocab, checkpoint dict) from a checkpoint file, on the CPU. Everything a command takes from it is
-    checked first (structure, types, ranges, shapes, finiteness), so that a file that is not a whole makemore
-    checkpoint is named in one line, here, and not in a traceback later."""
+    """(model, vocab, checkpoint dict) from a checkpoint file, on the CPU. Everything a command takes from it
+    is checked first (structure, types, ranges, shapes, finiteness), so that a file that is not a whole
+    makemore checkpoint is named in one line, here, and not in a traceback later."""
     state = _read(path)
     try:
         return _checked(state, path)
@@ -142,8 +144,9 @@ def _checked(state, path):
 
 
 def _config(config, entry):
-    """The run's config, checked as train.py checks its own: the schema's types (its model's too), then the ranges;
-    its model node becomes the model's config dataclass, whose __post_init__ checks the model's ranges."""
+    """The run's config, checked as train.py checks its own: the schema's types (its model's too), then the
+    ranges; its model node becomes the model's config dataclass, whose __post_init__ checks the model's
+    ranges."""
     try:
         cfg = OmegaConf.merge(
             OmegaConf.structured(Config), {"model": OmegaConf.structured(entry.config)}, config
@@ -186,8 +189,8 @@ def _check_training_types(state):
 
 
 def _model(path, name, entry, node, vocab_size, state_dict):
-    """The model, its weights from state_dict: checked on the meta device first (keys, shapes, size in memory),
-    where nothing is allocated, and for weights that are not finite."""
+    """The model, its weights from state_dict: checked on the meta device first (keys, shapes, size in
+    memory), where nothing is allocated, and for weights that are not finite."""
     cls, config = entry.cls, OmegaConf.to_object(node)
     _expect(
         isinstance(state_dict, dict)
@@ -226,7 +229,8 @@ def _lines(error):
 
 def check_training(state, fresh, loaded):
     """Whether a checkpoint's optimizer and schedule can continue a run: `fresh` is the run's trainer, and
-    loaded() the same loaded from the checkpoint, whose error (or one in what it loaded) is raised as Damaged."""
+    loaded() the same loaded from the checkpoint, whose error (or one in what it loaded) is raised as
+    Damaged."""
     for key in ("optimizer", "scheduler"):
         mine = getattr(fresh, key)
         _expect(

@@ -1,7 +1,7 @@
 """How every command reports: bad input and Ctrl-C as one line on stderr and a non-zero exit, no traceback.
 
-An entry point calls `signals.start()` first, wraps its Hydra task in `reported` and calls Hydra's main through
-`report_config_errors`; importing this module changes nothing.
+An entry point calls `signals.start()` first, wraps its Hydra task in `reported` and calls Hydra's main
+through `report_config_errors`; importing this module changes nothing.
 """
 
 import functools
@@ -70,10 +70,10 @@ def continuation(folder):
 
 
 def report_config_errors(main):
-    """Call a @hydra.main function so that a config Hydra cannot compose (a value of the wrong type, an unknown
-    key or option, an override it cannot parse) ends the command with one line `error: ...`, exit status 1;
-    so does a file system error while Hydra sets up a run (a folder it cannot create or write into), and a sweep
-    whose every job failed, whatever the sweeper then raises.
+    """Call a @hydra.main function so that a config Hydra cannot compose (a value of the wrong type, an
+    unknown key or option, an override it cannot parse) ends the command with one line `error: ...`, exit
+    status 1; so does a file system error while Hydra sets up a run (a folder it cannot create or write into),
+    and a sweep whose every job failed, whatever the sweeper then raises.
 
     Hydra prints these errors itself, in several lines, and exits, unless HYDRA_FULL_ERROR=1: its documented
     switch under which it raises them instead. So it is set here, and what Hydra raises of its compact kind

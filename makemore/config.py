@@ -1,9 +1,10 @@
 """The config's schema: types that Hydra checks when it composes, the ranges that types cannot say, and the
 resolvers its files call.
 
-conf/config.yaml holds the run's defaults and says what every key does, conf/sample.yaml and conf/score.yaml the
-checkpoint commands'; each model's keys, their defaults and ranges live beside the model (makemore/models/*.py)
-and are stored under `model_schema/<name>` by the registry (makemore/models/__init__.py).
+conf/config.yaml holds the run's defaults and says what every key does, conf/sample.yaml and conf/score.yaml
+the checkpoint commands'; each model's keys, their defaults and ranges live beside the model
+(makemore/models/*.py) and are stored under `model_schema/<name>` by the registry
+(makemore/models/__init__.py).
 """
 
 import functools
@@ -37,7 +38,8 @@ def check(key, value, ok, allowed):
 
 
 def check_model(config, sizes=(), scales=()):
-    """A model's size keys integers >= 1, and its scales numbers in [0, 1] (a scale above 1 only saturates)."""
+    """A model's size keys integers >= 1, and its scales numbers in [0, 1] (a scale above 1 only
+    saturates)."""
     for key in sizes:
         check(f"model.{key}", getattr(config, key), getattr(config, key) >= 1, "an integer >= 1")
     for key in scales:
@@ -176,7 +178,8 @@ RANGES = {  # key: (allowed, what the user is told), of a value other than null
 
 
 def in_range(key, value, null=None, name=None):
-    """Raise MakemoreError unless the value is in the key's range, or null where `null` says what null means."""
+    """Raise MakemoreError unless the value is in the key's range, or null where `null` says what null
+    means."""
     ok, allowed = RANGES[key]
     if value is None and null is not None:
         return
@@ -193,9 +196,10 @@ def _whole(v):
 
 
 POSITIVE = (lambda v: v > 0 and finite(v), "a finite number > 0")
-# The keys of each schedule conf/scheduler/*.yaml names, by its _target_: their ranges, and the lrs where the schedule
-# turns (from lr, its keys and steps), its least and its largest among them. Each must be finite and > 0 at every
-# step, or the run overflows (gamma=1e100, a few milestones on), stands still (0) or climbs the loss (< 0).
+# The keys of each schedule conf/scheduler/*.yaml names, by its _target_: their ranges, and the lrs where the
+# schedule turns (from lr, its keys and steps), its least and its largest among them. Each must be finite and
+# > 0 at every step, or the run overflows (gamma=1e100, a few milestones on), stands still (0) or climbs the
+# loss (< 0).
 SCHEDULES = {
     "makemore.schedules.OneCycleLR": (
         {
@@ -237,16 +241,19 @@ _passed = set()  # the optimizer and scheduler settings check_optimizer has pass
 
 
 def check_optimizer(cfg):
-    """Refuse an optimizer or schedule that torch would refuse once training starts. Their nodes are untyped yaml
-    (any torch.optim class, with its own keys), so each value is compared with the kind of value its option's
-    file gives it, and then the two are built on a stand-in weight and take a first step, as training would.
-    Settings that passed once in this process (the jobs of a sweep over other keys) are not checked again."""
-    import torch  # here, not above: the sample and score commands check their arguments with SEED, before torch
+    """Refuse an optimizer or schedule that torch would refuse once training starts. Their nodes are untyped
+    yaml (any torch.optim class, with its own keys), so each value is compared with the kind of value its
+    option's file gives it, and then the two are built on a stand-in weight and take a first step, as training
+    would. Settings that passed once in this process (the jobs of a sweep over other keys) are not checked
+    again."""
+    # here, not above: the sample and score commands check their arguments with SEED, before torch
+    import torch
 
     groups = ("optimizer", "scheduler")
     given = {group: OmegaConf.to_container(cfg[group]) for group in groups}
     settings = {group: OmegaConf.to_container(cfg[group], resolve=True) for group in groups}
-    # as given too: a key given as the value its interpolation has (scheduler.total_steps=5, steps=5) is refused
+    # as given too: a key given as the value its interpolation has (scheduler.total_steps=5, steps=5) is
+    # refused
     key = repr((cfg.lr, cfg.steps, settings, given))
     if key in _passed:
         return
@@ -268,7 +275,8 @@ def check_optimizer(cfg):
 
 
 def _kind(value):
-    """What a yaml default says a key holds: a number, true or false, or a list of numbers (else: anything)."""
+    """What a yaml default says a key holds: a number, true or false, or a list of numbers (else:
+    anything)."""
     if isinstance(value, bool):
         return "true or false"
     if isinstance(value, (int, float)):
@@ -279,15 +287,17 @@ def _kind(value):
 
 
 def option_keys(group, option):
-    """The keys of a group's option file (conf/optimizer/sgd.yaml): an optimizer's file also sets the top-level lr,
-    and its own keys are under `optimizer`. Interpolations stay text: a key holding one may hold any kind."""
+    """The keys of a group's option file (conf/optimizer/sgd.yaml): an optimizer's file also sets the
+    top-level lr, and its own keys are under `optimizer`. Interpolations stay text: a key holding one may hold
+    any kind."""
     keys = OmegaConf.to_container(OmegaConf.load(option))
     return keys.get(group, keys)
 
 
 def _check_kinds(group, raw, node):
-    """Each key of the node (`raw`: as written; `node`: resolved) holds the kind of value its option's file gives it;
-    a key that file sets from a top-level key (scheduler.max_lr: ${lr}) is set there, and so is the optimizer's lr."""
+    """Each key of the node (`raw`: as written; `node`: resolved) holds the kind of value its option's file
+    gives it; a key that file sets from a top-level key (scheduler.max_lr: ${lr}) is set there, and so is the
+    optimizer's lr."""
     check(
         f"{group}.lr",
         node.get("lr"),
@@ -317,7 +327,8 @@ def _check_kinds(group, raw, node):
 
 
 def _check_schedule(lr, keys, steps):
-    """A schedule named in SCHEDULES: each key in its range, and the lr finite and > 0 over the run's steps."""
+    """A schedule named in SCHEDULES: each key in its range, and the lr finite and > 0 over the run's
+    steps."""
     ranges, turns = SCHEDULES.get(keys.get("_target_"), ({}, None))
     for key, (ok, allowed) in ranges.items():
         if key in keys:
@@ -357,13 +368,14 @@ NAME_BYTES = 200  # the overrides part of a folder's name: with the time or job 
 
 @functools.cache
 def default_data():
-    """The data file config.yaml names: read when an override names one, not at the import of every command."""
+    """The data file config.yaml names: read when an override names one, not at the import of every
+    command."""
     return Path(OmegaConf.load(CONF / "config.yaml").data.path)
 
 
 def overrides_name(overrides, exclude):
-    """The overrides part of a run folder's name: Hydra's override_dirname, but a valid folder name whatever the
-    overrides are. A data file is named by its file name (unless it is the default file), a '/' in a value
+    """The overrides part of a run folder's name: Hydra's override_dirname, but a valid folder name whatever
+    the overrides are. A data file is named by its file name (unless it is the default file), a '/' in a value
     becomes '-', and a name longer than NAME_BYTES is cut and ends in a hash of the whole."""
     items = []
     for override in OverridesParser.create().parse_overrides(list(overrides)):
@@ -407,7 +419,7 @@ OmegaConf.register_new_resolver("overrides_name", overrides_name, replace=True)
 OmegaConf.register_new_resolver("conf_help", conf_help, replace=True)
 
 
-# --- the sample and score commands ---------------------------------------------------------------------------
+# --- the sample and score commands --------------------------------------------------------------------------
 
 
 # Types only: the defaults, with what each key does, are in conf/sample.yaml and conf/score.yaml.

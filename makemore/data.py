@@ -153,7 +153,8 @@ class _Lines:
     def __init__(self):
         self.kept = 0  # characters of the unfinished line kept so far (0: none but whitespace yet)
         self.lead = False  # whether it began with whitespace, which was stripped
-        self.gap = []  # arrays of the whitespace after its last kept character: kept if more characters follow
+        # arrays of the whitespace after its last kept character: kept if more characters follow
+        self.gap = []
         self.stripped = 0  # nonblank lines that had whitespace stripped at either end
         self.crlf = self.cr = 0  # lines that ended in '\r\n', and in '\r' alone
 
@@ -161,7 +162,8 @@ class _Lines:
         """Kept code points (a list of arrays) and the lengths of the nonblank lines this chunk ends."""
         if not len(codes):
             return [], np.zeros(0, np.int64)
-        # The unfinished line comes back as at most three stand-ins, so that it is stripped like any other line.
+        # The unfinished line comes back as at most three stand-ins, so that it is stripped like any other
+        # line.
         prefix = [BLANK] * self.lead + [INK] * (self.kept > 0) + [BLANK] * bool(self.gap)
         c = np.concatenate([np.array(prefix, codes.dtype), codes])
         n, at = len(c), _spaces(c)
@@ -184,8 +186,8 @@ class _Lines:
     def _runs(n, at, breaks):
         """Strip by the runs of whitespace: (positions dropped, line lengths, where the last line's trailing
         whitespace begins, which lines had whitespace stripped; for the last, only at its start)."""
-        # Maximal runs of whitespace, at[first[k] : last[k] + 1]. One holding a line break separates two lines;
-        # one without is inside a line, and kept, unless it begins the chunk (head) or ends it (tail).
+        # Maximal runs of whitespace, at[first[k] : last[k] + 1]. One holding a line break separates two
+        # lines; one without is inside a line, and kept, unless it begins the chunk (head) or ends it (tail).
         first = np.flatnonzero(np.diff(at, prepend=-2) != 1)
         last = np.append(first[1:], len(at))[: len(first)] - 1
         sep = np.logical_or.reduceat(breaks, first)

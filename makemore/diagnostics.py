@@ -1,6 +1,6 @@
-"""Makemore part 3's diagnostics in TensorBoard (`diagnostics=true`): at each evaluation, of the training step's own
-forward and backward pass, every activation layer's output and its gradient, every weight matrix's gradient and
-its grad:data and update:data ratios; and at the end, the character embedding in the projector.
+"""Makemore part 3's diagnostics in TensorBoard (`diagnostics=true`): at each evaluation, of the training
+step's own forward and backward pass, every activation layer's output and its gradient, every weight matrix's
+gradient and its grad:data and update:data ratios; and at the end, the character embedding in the projector.
 
 Layers are found by module type, so every model has them without code of its own."""
 
@@ -41,8 +41,9 @@ def histogram(writer, tag, values, step, bins=64):
 
 
 class Watch:
-    """Hooks that record the training pass of the step set as `step` (None: no step), and log it to `writer` before
-    the optimizer changes the weights (its step pre-hook: gradients are complete, the weights not yet updated)."""
+    """Hooks that record the training pass of the step set as `step` (None: no step), and log it to `writer`
+    before the optimizer changes the weights (its step pre-hook: gradients are complete, the weights not yet
+    updated)."""
 
     def __init__(self, model, optimizer, writer):
         self.writer, self.step = writer, None
@@ -95,15 +96,16 @@ class Watch:
 
 
 def label(ch):
-    """A character as the projector's metadata shows it: whitespace quoted, so that it is seen (and a tab is no
-    column)."""
+    """A character as the projector's metadata shows it: whitespace quoted, so that it is seen (and a tab is
+    no column)."""
     return ch if ch.strip() else repr(ch)
 
 
 def project(writer, model, itos, step):
     """The character embeddings (an embedding of one row per character) in TensorBoard's projector, each point
-    labelled with its character (the end token is the lecture's '.'). The writer rewrites projector_config.pbtxt with only its own embeddings: those a
-    run resumed into this folder wrote before are kept."""
+    labelled with its character (the end token is the lecture's '.'). The writer rewrites
+    projector_config.pbtxt with only its own embeddings: those a run resumed into this folder wrote before are
+    kept."""
     path = Path(writer.get_logdir()) / "projector_config.pbtxt"
     before = text_format.Parse(path.read_text(), ProjectorConfig()) if path.exists() else ProjectorConfig()
     for name, m in model.named_modules():

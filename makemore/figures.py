@@ -18,8 +18,8 @@ DARK = 0.5  # a cell's shade from which its label is light
 def heatmap(table, itos, fmt):
     """The picture of `table` (V x V) as a PIL image: cell (i, j) labelled itos[i] + itos[j] and its value."""
     table = np.asarray(table, dtype=np.float64)
-    # A cell past float's range (the neural model's W.exp() where W > 88) is inf: the darkest, labelled inf; the
-    # others are shaded against the largest finite one.
+    # A cell past float's range (the neural model's W.exp() where W > 88) is inf: the darkest, labelled inf;
+    # the others are shaded against the largest finite one.
     top = table[np.isfinite(table)].max(initial=0.0)
     shade = np.where(np.isinf(table), 1.0, table / top if top > 0 else table)
     colours = (WHITE + (BLUE - WHITE) * shade[..., None]).astype(np.uint8)

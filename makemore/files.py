@@ -1,5 +1,5 @@
-"""The files a command writes: each in one step (a crash leaves the old file or the new one, never a torn one),
-and a file system error as a problem the user can fix, in one line."""
+"""The files a command writes: each in one step (a crash leaves the old file or the new one, never a torn
+one), and a file system error as a problem the user can fix, in one line."""
 
 import os
 
@@ -27,8 +27,8 @@ def replace(path, write):
 
 
 def _os_error(error):
-    """The OSError behind an error, if any: torch reports a write that failed as a RuntimeError of its own, raised
-    while it handles the OSError."""
+    """The OSError behind an error, if any: torch reports a write that failed as a RuntimeError of its own,
+    raised while it handles the OSError."""
     while error is not None and not isinstance(error, OSError):
         error = error.__context__
     return error

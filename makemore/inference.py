@@ -12,8 +12,9 @@ BATCH_ABOVE = 100  # sample.batched=null draws more words than this all at once
 def next_probs(model, idx, temperature=1.0, top_k=None):
     """P(next token) after each row of idx, float64: the logits / temperature, only the top_k kept."""
     logits = model(idx[:, -model.context :])[:, -1].double()
-    # The largest logit first taken from each (softmax's own shift): then the quotient is <= 0, and a temperature
-    # near 0 makes the others -inf, so the likeliest token is drawn, not nan (logits / 1e-310 overflow).
+    # The largest logit first taken from each (softmax's own shift): then the quotient is <= 0, and a
+    # temperature near 0 makes the others -inf, so the likeliest token is drawn, not nan (logits / 1e-310
+    # overflow).
     logits = (logits - logits.max(1, keepdim=True).values) / temperature
     if top_k is not None and top_k < logits.shape[1]:
         kth = logits.topk(top_k, dim=1).values[:, -1:]
@@ -24,7 +25,8 @@ def next_probs(model, idx, temperature=1.0, top_k=None):
 @torch.no_grad()
 def sample(model, count, seed, batched=None, temperature=1.0, top_k=None, max_length=100):
     """`count` words as lists of token ids, drawn with a generator seeded with `seed` (used for nothing else),
-    each stopped at its end token or at `max_length` characters (a sequence model's at its context, as `score`)."""
+    each stopped at its end token or at `max_length` characters (a sequence model's at its context, as
+    `score`)."""
     max_length = longest(model, max_length)
     memory.require(*sampling_memory(model, count, max_length))
     batched = count > BATCH_ABOVE if batched is None else batched
@@ -33,8 +35,8 @@ def sample(model, count, seed, batched=None, temperature=1.0, top_k=None, max_le
 
 
 def longest(model, max_length):
-    """The most characters a sampled word may have: a sequence model reads a word whole, start token included, so
-    at most context - 1 of them (longer words `score` refuses, and the positional models cannot read)."""
+    """The most characters a sampled word may have: a sequence model reads a word whole, start token included,
+    so at most context - 1 of them (longer words `score` refuses, and the positional models cannot read)."""
     return max_length if model.windowed else min(max_length, model.context - 1)
 
 

@@ -11,13 +11,15 @@ from torch.utils._pytree import tree_leaves
 
 from makemore import MakemoreError
 
-# What training holds of every weight at its peak: itself, its gradient and an optimizer's two moments (AdamW's), and
-# what a step makes besides: a gathered weight's gradient made whole before it is added (the neural table's), an
-# optimizer's temporaries as large as its moments, and what the allocator keeps of the step before (together,
-# nearly one more copy), with a copy to spare for the activations, which are checked on their own.
+# What training holds of every weight at its peak: itself, its gradient and an optimizer's two moments
+# (AdamW's), and what a step makes besides: a gathered weight's gradient made whole before it is added (the
+# neural table's), an optimizer's temporaries as large as its moments, and what the allocator keeps of the
+# step before (together, nearly one more copy), with a copy to spare for the activations, which are checked on
+# their own.
 COPIES = 6
-# What a tensor saved for the backward pass costs beyond its data: its allocation, its tensor and storage objects, the
-# autograd node that holds it. A recurrence saves a few tiny ones a character: at one word a step, most of its memory.
+# What a tensor saved for the backward pass costs beyond its data: its allocation, its tensor and storage
+# objects, the autograd node that holds it. A recurrence saves a few tiny ones a character: at one word a
+# step, most of its memory.
 TENSOR_BYTES = 4 << 10
 PROBE = 8  # predictions a forward pass is measured on, and scaled from
 # bytes below which an estimate is not checked: reading /proc/meminfo costs more than it can save
@@ -26,9 +28,10 @@ LECTURE_VOCAB = 27  # a vocabulary that no machine finds large: '.' and the 26 l
 
 
 def available():
-    """Bytes of memory this process may still take: the least of what the machine has free (Linux: MemAvailable;
-    elsewhere: all of it), what its cgroups leave (a container's or a service's limit) and what its address-space
-    limit leaves (`ulimit -v`). Past any of them an allocation fails, or the process is killed."""
+    """Bytes of memory this process may still take: the least of what the machine has free (Linux:
+    MemAvailable; elsewhere: all of it), what its cgroups leave (a container's or a service's limit) and what
+    its address-space limit leaves (`ulimit -v`). Past any of them an allocation fails, or the process is
+    killed."""
     return min(_machine(), _cgroups(), _address_space())
 
 
@@ -62,9 +65,10 @@ def _address_space():
 
 
 def _cgroups(root=Path("/sys/fs/cgroup"), membership=Path("/proc/self/cgroup")):
-    """The least that the process's memory cgroups leave, its own and each above it (each limits all below): v2's
-    memory.max less memory.current, v1's memory.limit_in_bytes less memory.usage_in_bytes. A cgroup path that is
-    not under the mount (a container that sees only its own cgroup, as the mount's root) falls back to the root."""
+    """The least that the process's memory cgroups leave, its own and each above it (each limits all below):
+    v2's memory.max less memory.current, v1's memory.limit_in_bytes less memory.usage_in_bytes. A cgroup path
+    that is not under the mount (a container that sees only its own cgroup, as the mount's root) falls back to
+    the root."""
     try:
         lines = membership.read_text().splitlines()
     except OSError:
@@ -137,8 +141,8 @@ def model_bytes(model, copies=COPIES):
 
 
 def check_model(cls, config, vocab_size):
-    """Refuse, before anything is allocated, a model (its class and config) whose weights, with their gradients
-    and optimizer state, would not fit in memory; the message names the key that makes it large."""
+    """Refuse, before anything is allocated, a model (its class and config) whose weights, with their
+    gradients and optimizer state, would not fit in memory; the message names the key that makes it large."""
     model = on_meta(cls, config, vocab_size)
     need = model_bytes(model)
     if fits(need):
@@ -158,9 +162,9 @@ def check_model(cls, config, vocab_size):
 
 def _culprit(cls, config, vocab_size, need):
     """Advice naming the key whose value makes the model large: each size key in turn is set to a modest value
-    (context to 1, a model key to its default), and of those that at least halve the model, the one that leaves
-    it smallest is to blame. The data's vocabulary is blamed only where no key makes it fit, as a file is harder
-    to change than a key; where none halves it, every size key is named."""
+    (context to 1, a model key to its default), and of those that at least halve the model, the one that
+    leaves it smallest is to blame. The data's vocabulary is blamed only where no key makes it fit, as a file
+    is harder to change than a key; where none halves it, every size key is named."""
     defaults = {f.name: f.default for f in fields(config)} | {"context": 1}
     sizes = _sizes(config)
     trials = [
@@ -199,7 +203,8 @@ def _sizes(config):
 
 
 def smaller_model(config):
-    """Advice naming every size key of a model's config (its dataclass or node), as the command line names them."""
+    """Advice naming every size key of a model's config (its dataclass or node), as the command line names
+    them."""
     return "use a smaller model (" + ", ".join(f"{_key(k)}={v}" for k, v in _sizes(config).items()) + ")"
 
 
@@ -220,22 +225,23 @@ def activations(model, T, grad):
 
 
 def saved_tensors(model, T):
-    """Bytes a training step on sequences of T tokens spends on the tensors it saves beyond their data, however many
-    sequences it takes at once (they share each tensor)."""
+    """Bytes a training step on sequences of T tokens spends on the tensors it saves beyond their data,
+    however many sequences it takes at once (they share each tensor)."""
     saved, _ = _probe(model, T, grad=True)
     return _scaled(TENSOR_BYTES * len(saved), model, T)
 
 
 def _scaled(nbytes, model, T):
-    """What a probe's `nbytes` come to at T tokens: every model's cost grows with the number of predictions."""
+    """What a probe's `nbytes` come to at T tokens: every model's cost grows with the number of
+    predictions."""
     n = T - model.pad
     return nbytes * n // min(n, PROBE)
 
 
 def _probe(model, T, grad):
-    """A forward pass of one sequence of at most PROBE predictions: the distinct tensors it saves for the backward
-    pass ({address: bytes}; one may be saved by several operations), and the bytes of the largest output of its
-    modules. (Hooks, not a dispatch mode, which imports torch._dynamo into every command.)"""
+    """A forward pass of one sequence of at most PROBE predictions: the distinct tensors it saves for the
+    backward pass ({address: bytes}; one may be saved by several operations), and the bytes of the largest
+    output of its modules. (Hooks, not a dispatch mode, which imports torch._dynamo into every command.)"""
     weights = {p.data_ptr() for p in model.parameters()}
     saved, largest = {}, 0
 

@@ -1,13 +1,14 @@
 """A run owns its folder, and the folder's name says what the run was.
 
-A run starts in a new or empty folder, or, resumed, in its own (or in hydra.run.dir, if given); it holds a lock on
-the folder for its whole life, so that a second run or resume started into it at the same moment is refused; and a
-run that stops before it trains (bad input, Ctrl-C) leaves the folder as it was, without what Hydra wrote into it.
-A sweep holds its sweep folder in the same way, and each job one new folder directly inside it, of its own.
+A run starts in a new or empty folder, or, resumed, in its own (or in hydra.run.dir, if given); it holds a
+lock on the folder for its whole life, so that a second run or resume started into it at the same moment is
+refused; and a run that stops before it trains (bad input, Ctrl-C) leaves the folder as it was, without what
+Hydra wrote into it. A sweep holds its sweep folder in the same way, and each job one new folder directly
+inside it, of its own.
 
 Both are held before Hydra writes: a run's folder by the callback (Hydra creates the folder, opens the log and
-saves .hydra/ right after on_run_start); a sweep job's as Hydra configures the job's logging (JobFolder), in the
-job's process, right before it writes there (it calls on_job_start only after).
+saves .hydra/ right after on_run_start); a sweep job's as Hydra configures the job's logging (JobFolder), in
+the job's process, right before it writes there (it calls on_job_start only after).
 """
 
 import atexit
@@ -50,15 +51,16 @@ def resume_override(folder):
 
 
 def own_folder(resume):
-    """The run folder that `resume` names, by the folder or by its own checkpoint.pt; None for any other file (a
-    copy, a backup), which a run in a new folder continues from, leaving the folder it lies in alone."""
+    """The run folder that `resume` names, by the folder or by its own checkpoint.pt; None for any other file
+    (a copy, a backup), which a run in a new folder continues from, leaving the folder it lies in alone."""
     path = Path(resume)
     folder = path if path.is_dir() else path.parent if path.name == CHECKPOINT else None
     return folder if folder is not None and (folder / CHECKPOINT).is_file() else None
 
 
 def _make(folder):
-    """Create the folder and whichever of its parents are missing; return those this created, innermost first."""
+    """Create the folder and whichever of its parents are missing; return those this created, innermost
+    first."""
     if folder.exists() and not folder.is_dir():
         raise MakemoreError(f"{folder} is a file, not a folder")
     missing = []
@@ -89,8 +91,8 @@ def _remove(folders):
 
 
 def _lock(folder, what):
-    """Lock the folder for the life of this process (the descriptor stays open); return whether this created the
-    lock file. MakemoreError where another process holds the lock."""
+    """Lock the folder for the life of this process (the descriptor stays open); return whether this created
+    the lock file. MakemoreError where another process holds the lock."""
     path = folder / LOCK
     try:
         fd, made = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), True
@@ -124,7 +126,8 @@ def _refuse_if_used(folder, what):
 
 
 def _hold(folder, what, fresh=True):
-    """Create and lock the folder, and refuse it if it is not `fresh`; return (folders made, lock file made)."""
+    """Create and lock the folder, and refuse it if it is not `fresh`; return (folders made, lock file
+    made)."""
     made = _make(folder)
     try:
         made_lock = _lock(folder, what)
@@ -175,9 +178,9 @@ class Claim:
 
 
 def claim(config):
-    """Hold a single run's folder before Hydra writes into it: hydra.run.dir, which must be new or empty; or the
-    resumed run's own folder, where Hydra is told to write instead of a new one unless hydra.run.dir is given (the
-    run then continues there, leaving its own folder alone)."""
+    """Hold a single run's folder before Hydra writes into it: hydra.run.dir, which must be new or empty; or
+    the resumed run's own folder, where Hydra is told to write instead of a new one unless hydra.run.dir is
+    given (the run then continues there, leaving its own folder alone)."""
     own = own_folder(config.resume) if config.resume else None
     given = any(o.lstrip("+~").partition("=")[0] == "hydra.run.dir" for o in config.hydra.overrides.hydra)
     if own is not None and not given:
@@ -196,9 +199,10 @@ def claim(config):
 
 
 def hold_job(hydra):
-    """Hold a sweep job's folder, which Hydra has just created (hydra.sweep.dir joined with hydra.sweep.subdir), before
-    Hydra writes into it: one folder directly inside the sweep folder, where the summary finds it, that no other job
-    of the sweep has taken. Return the descriptor of its lock; MakemoreError naming the key to change."""
+    """Hold a sweep job's folder, which Hydra has just created (hydra.sweep.dir joined with
+    hydra.sweep.subdir), before Hydra writes into it: one folder directly inside the sweep folder, where the
+    summary finds it, that no other job of the sweep has taken. Return the descriptor of its lock;
+    MakemoreError naming the key to change."""
     folder, sweep = Path(hydra.runtime.output_dir), Path(os.path.abspath(hydra.sweep.dir))
     job = f"job {hydra.job.num}'s folder {folder}"
     if folder.parent != sweep or folder.name in SWEEP_FILES:
@@ -229,12 +233,14 @@ def hold_job(hydra):
 
 
 class Refused(BaseException):
-    """A sweep job's folder refused: the sweep ends, in one line (cli.report_config_errors). Not an Exception, which
-    logging's configuration would wrap and Hydra's launchers take for a job's failure, and go on to write."""
+    """A sweep job's folder refused: the sweep ends, in one line (cli.report_config_errors). Not an Exception,
+    which logging's configuration would wrap and Hydra's launchers take for a job's failure, and go on to
+    write."""
 
 
 def hold_this_job():
-    """Hold the folder of the sweep job this process runs now (Hydra's config says which), or end the sweep."""
+    """Hold the folder of the sweep job this process runs now (Hydra's config says which), or end the
+    sweep."""
     global _job
     try:
         _job = hold_job(HydraConfig.get())
@@ -243,9 +249,10 @@ def hold_this_job():
 
 
 class JobFolder(logging.Filter):
-    """Not a filter, but the moment a sweep job holds its folder (conf/config.yaml names it among the job's log
-    filters): Hydra configures a job's logging, filters first, after it creates the job's folder and before it
-    opens train.log and saves .hydra/ there, and calls no callback in between, whichever launcher runs the job."""
+    """Not a filter, but the moment a sweep job holds its folder (conf/config.yaml names it among the job's
+    log filters): Hydra configures a job's logging, filters first, after it creates the job's folder and
+    before it opens train.log and saves .hydra/ there, and calls no callback in between, whichever launcher
+    runs the job."""
 
     def __init__(self):
         super().__init__()
@@ -260,8 +267,8 @@ def began():
 
 
 def sweep_failed():
-    """A MakemoreError where every job of this process's sweep failed, else None: a sweeper may then fail in a way
-    of its own (Optuna finds no best trial, and raises a ValueError)."""
+    """A MakemoreError where every job of this process's sweep failed, else None: a sweeper may then fail in a
+    way of its own (Optuna finds no best trial, and raises a ValueError)."""
     rows = summary.collect(_sweep) if _sweep is not None else []
     if not rows or any(row["status"] == "ok" for row in rows):
         return None
@@ -272,8 +279,8 @@ def sweep_failed():
 
 
 class RunFolder(Callback):
-    """Hydra callback (conf/config.yaml, before the summary's): hold the run's or the sweep's folder before Hydra
-    writes into it, and print it at the end."""
+    """Hydra callback (conf/config.yaml, before the summary's): hold the run's or the sweep's folder before
+    Hydra writes into it, and print it at the end."""
 
     def on_run_start(self, config, **kwargs):
         global _claim
@@ -298,7 +305,8 @@ class RunFolder(Callback):
         signal.signal(signal.SIGTERM, signals.stop_jobs)
 
     def on_job_start(self, config, **kwargs):
-        # held already as Hydra configured the job's logging, unless it configures none (hydra/job_logging=disabled)
+        # held already as Hydra configured the job's logging, unless it configures none
+        # (hydra/job_logging=disabled)
         if sweeping(config) and _job is None:
             hold_this_job()
 

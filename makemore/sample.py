@@ -1,4 +1,5 @@
-"""Sample names from a saved checkpoint: `python -m makemore.sample "checkpoint='runs/<run>/checkpoint.pt'" count=10`."""
+"""Sample names from a saved checkpoint: `python -m makemore.sample "checkpoint='runs/<run>/checkpoint.pt'"
+count=10`."""
 
 import hydra
 

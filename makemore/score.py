@@ -1,4 +1,5 @@
-"""Score words with a saved checkpoint: `python -m makemore.score "checkpoint='...'" words=[andrej,andrejq]`."""
+"""Score words with a saved checkpoint: `python -m makemore.score "checkpoint='...'"
+words=[andrej,andrejq]`."""
 
 import hydra
 

@@ -5,11 +5,11 @@
   leave a library half-imported.
 - In a task (`task()`, which makemore/cli.py's `reported` enters): KeyboardInterrupt, and SIGTERM as
   `Terminated`, which the command reports in one line.
-- A single run from the moment Hydra writes into its folder (`interrupted`): one line, and an exit that puts the
-  folder back as it was (makemore/runs.py).
-- During training and while a run makes and writes its outputs (`caught`): noted by a flag and acted on between
-  two steps, between two chunks of long work (an evaluation, sampling, counting: `check`), or once the outputs
-  are written, so that what the run saved is whole.
+- A single run from the moment Hydra writes into its folder (`interrupted`): one line, and an exit that puts
+  the folder back as it was (makemore/runs.py).
+- During training and while a run makes and writes its outputs (`caught`): noted by a flag and acted on
+  between two steps, between two chunks of long work (an evaluation, sampling, counting: `check`), or once the
+  outputs are written, so that what the run saved is whole.
 - A sweep's parent (`stop_jobs`): SIGTERM is passed on to the processes that run its jobs.
 """
 
@@ -35,7 +35,8 @@ RESEND = (
 def start():
     """An entry point's first call, before it imports torch. Errors that Python would print as a traceback of
     their own are left to the one line the command prints: a TensorBoard writer thread's file system error (a
-    full disk, which the run then raises), and a log record that cannot be written (train.log on a full disk)."""
+    full disk, which the run then raises), and a log record that cannot be written (train.log on a full
+    disk)."""
     _swap_sigint(signal.default_int_handler, _stop)
     threading.excepthook = _thread_error
     logging.raiseExceptions = False
@@ -67,9 +68,9 @@ def _swap_sigterm(olds, new):
 
 @contextmanager
 def importing():
-    """Around an import inside a task (torch, once a command's arguments are known to be good, so that a bad one
-    is said at once): Ctrl-C ends the process at once with one line there too. What it imported is then left
-    alone by the garbage collector, in its collections and at exit (see train.py)."""
+    """Around an import inside a task (torch, once a command's arguments are known to be good, so that a bad
+    one is said at once): Ctrl-C ends the process at once with one line there too. What it imported is then
+    left alone by the garbage collector, in its collections and at exit (see train.py)."""
     _swap_sigint(signal.default_int_handler, _stop)
     try:
         yield
@@ -79,8 +80,9 @@ def importing():
 
 
 def command(main, *args):
-    """Run a command that is not a Hydra app (the summary, the benchmark) as the Hydra ones run: Ctrl-C, SIGTERM
-    and a MakemoreError as one line and an exit status (makemore/cli.py does this for a Hydra task)."""
+    """Run a command that is not a Hydra app (the summary, the benchmark) as the Hydra ones run: Ctrl-C,
+    SIGTERM and a MakemoreError as one line and an exit status (makemore/cli.py does this for a Hydra
+    task)."""
     start()
     try:
         with task():
@@ -93,7 +95,8 @@ def command(main, *args):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM in a task but outside training: stops the command as Ctrl-C does there, with SIGTERM's status."""
+    """SIGTERM in a task but outside training: stops the command as Ctrl-C does there, with SIGTERM's
+    status."""
 
 
 def _terminate(signum, frame):
@@ -102,8 +105,8 @@ def _terminate(signum, frame):
 
 def _exit(signum, frame):
     """SIGTERM after the task: exit as Python does, where the signal's default would leave a joblib worker's
-    semaphores to the resource tracker, which then warns about them. Once: a second SIGTERM is ignored while the
-    process exits."""
+    semaphores to the resource tracker, which then warns about them. Once: a second SIGTERM is ignored while
+    the process exits."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(128 + signum)
 
@@ -122,8 +125,8 @@ def task():
 
 
 def interrupted(signum, frame):
-    """Ctrl-C or SIGTERM to a single run outside training (which saves a checkpoint first): one line, and an exit
-    that runs the run folder's undo (atexit), from the moment Hydra starts to write into the folder."""
+    """Ctrl-C or SIGTERM to a single run outside training (which saves a checkpoint first): one line, and an
+    exit that runs the run folder's undo (atexit), from the moment Hydra starts to write into the folder."""
     for handled in (signal.SIGINT, signal.SIGTERM):
         signal.signal(handled, signal.SIG_IGN)  # once: the exit is under way
     print(INTERRUPTED, file=sys.stderr)
@@ -138,9 +141,9 @@ def on_interrupt(handler):
 
 
 def stop_jobs(signum, frame):
-    """SIGTERM to a sweep's parent: pass it on to the processes that run the jobs (joblib's), each of which saves
-    its checkpoint and stops its job, then end the sweep. A job's process acts on the signal between two steps and
-    then waits for work, where the signal ends it: so it is sent until the process is gone."""
+    """SIGTERM to a sweep's parent: pass it on to the processes that run the jobs (joblib's), each of which
+    saves its checkpoint and stops its job, then end the sweep. A job's process acts on the signal between two
+    steps and then waits for work, where the signal ends it: so it is sent until the process is gone."""
     jobs, deadline = multiprocessing.active_children(), time.monotonic() + STOP_WAIT
     while jobs and time.monotonic() < deadline:
         for job in jobs:
@@ -190,16 +193,16 @@ def caught(*signums):
 
 
 def check():
-    """Where long work may stop (between two chunks of an evaluation, of sampling or of counting): raise Signalled
-    if a signal was caught, so that the run stops within a chunk's time, its last checkpoint whole. Outside a
-    `caught` block a signal acts at once, and this does nothing."""
+    """Where long work may stop (between two chunks of an evaluation, of sampling or of counting): raise
+    Signalled if a signal was caught, so that the run stops within a chunk's time, its last checkpoint whole.
+    Outside a `caught` block a signal acts at once, and this does nothing."""
     if _flags and _flags[-1].received:
         raise Signalled(_flags[-1].received)
 
 
 class Signalled(Exception):
-    """A caught signal, raised by `check` from inside long work: the block that caught it saves what it has and
-    stops (makemore/training.py)."""
+    """A caught signal, raised by `check` from inside long work: the block that caught it saves what it has
+    and stops (makemore/training.py)."""
 
     def __init__(self, name):
         super().__init__(name)
@@ -216,7 +219,8 @@ class Stopped(MakemoreError):
 
 
 class Interrupted(Stopped):
-    """Training stopped by a signal, after saving a checkpoint of the step it stopped at: it can be continued."""
+    """Training stopped by a signal, after saving a checkpoint of the step it stopped at: it can be
+    continued."""
 
     def __init__(self, signal_name, step, path):
         super().__init__(f"{signal_name} at step {step}: saved {path}", signal_name, path.parent)

@@ -147,7 +147,8 @@ def collect(sweep_dir):
     )
 
 
-_jobs = {}  # folder: (a digest of its files, what was parsed from them), so that each job's files are parsed once
+# folder: (a digest of its files, what was parsed from them), so that each job's files are parsed once
+_jobs = {}
 
 
 def _read_job(folder):

@@ -20,8 +20,8 @@ def fail(error):
 
 
 def _quiet_stdout():
-    """The reader of stdout is gone: send what is still written there nowhere, so that the command finishes its
-    work (a run writes all its outputs) and exits as it would have, without a traceback."""
+    """The reader of stdout is gone: send what is still written there nowhere, so that the command finishes
+    its work (a run writes all its outputs) and exits as it would have, without a traceback."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 

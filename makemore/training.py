@@ -47,13 +47,14 @@ RESUMABLE = {
     "diagnostics",
 }
 SHOWN_IN_SWEEPS = 5  # samples a sweep's job prints (samples.txt has them all)
-# sample.max_length=null stops a name 10 past the longest word, but not past this: a file of a few long lines would
-# have each sampled name run to millions of characters, one model pass each
+# sample.max_length=null stops a name 10 past the longest word, but not past this: a file of a few long lines
+# would have each sampled name run to millions of characters, one model pass each
 MAX_LENGTH = 300
-# Every model starts near a uniform guess, whose NLL is log V, and training lowers it. A step too large overshoots,
-# and an lr too large but still stable leaves it wandering above, within ten times that; a training that diverges
-# raises it without bound, finite for many steps before it overflows (optimizer.momentum=2). A train NLL past
-# DIVERGED x log V is far beyond both: the run stops there, and its last checkpoint, from before, is kept.
+# Every model starts near a uniform guess, whose NLL is log V, and training lowers it. A step too large
+# overshoots, and an lr too large but still stable leaves it wandering above, within ten times that; a
+# training that diverges raises it without bound, finite for many steps before it overflows
+# (optimizer.momentum=2). A train NLL past DIVERGED x log V is far beyond both: the run stops there, and its
+# last checkpoint, from before, is kept.
 DIVERGED = 20
 
 
@@ -67,12 +68,13 @@ def device_of(name):
     return torch.device(name)
 
 
-_loaded = {}  # the data this process read last, with what was counted of it: the next job of a sweep reuses it
+# the data this process read last, with what was counted of it: the next job of a sweep reuses it
+_loaded = {}
 
 
 def load_data(cfg):
-    """The words of the data file, split into train, val and test. The jobs of a sweep in one process that read
-    the same file (the same bytes) with the same split share them, and the windows counted from them."""
+    """The words of the data file, split into train, val and test. The jobs of a sweep in one process that
+    read the same file (the same bytes) with the same split share them, and the windows counted from them."""
     d = cfg.data
     key = (os.path.realpath(d.path), data_digest(d.path), d.val_fraction, d.test_fraction, d.split_seed)
     if key not in _loaded:
@@ -102,8 +104,8 @@ def load_data(cfg):
 
 
 def build(cfg, vocab_size, device):
-    """The configured model, its weights drawn from the run's seed; refused, before anything is allocated, where
-    it would not fit in memory."""
+    """The configured model, its weights drawn from the run's seed; refused, before anything is allocated,
+    where it would not fit in memory."""
     name, entry = named(cfg.model._target_)
     if entry is None:
         raise MakemoreError(
@@ -126,8 +128,8 @@ def build(cfg, vocab_size, device):
 
 
 def not_applying(cfg, model):
-    """The design card's top-level keys that this model does not use: lr and reg where it has no weights to train by
-    gradient, smoothing where its config does not take it (only the counts model's does)."""
+    """The design card's top-level keys that this model does not use: lr and reg where it has no weights to
+    train by gradient, smoothing where its config does not take it (only the counts model's does)."""
     trains = any(p.requires_grad for p in model.parameters())
     uses = {"lr": trains, "reg": trains and bool(model.weights()), "smoothing": "smoothing" in cfg.model}
     return sorted(key for key, used in uses.items() if not used)
@@ -200,11 +202,11 @@ def preflight(cfg, model, splits, trains):
 
 
 def _pass_memory(cfg, model, splits, trains):
-    """(bytes, what, advice) of an evaluation and of a training step: per example, the int64 arrays its ids are
-    made in, what the model's forward pass makes (in training, what it keeps for the backward pass) and the
-    loss's float rows of V; times the examples at once (in training, with the bookkeeping of the tensors the
-    step saves, which the examples share). Full batch, a windowed model steps on the distinct
-    windows, a sequence model on every word; evaluation takes them eval_tokens(V) at a time (Split.nll)."""
+    """(bytes, what, advice) of an evaluation and of a training step: per example, the int64 arrays its ids
+    are made in, what the model's forward pass makes (in training, what it keeps for the backward pass) and
+    the loss's float rows of V; times the examples at once (in training, with the bookkeeping of the tensors
+    the step saves, which the examples share). Full batch, a windowed model steps on the distinct windows, a
+    sequence model on every word; evaluation takes them eval_tokens(V) at a time (Split.nll)."""
     train, V = splits["train"], model.vocab_size
     T = model.context if model.windowed else int(train.lengths.max()) + 1  # an example's tokens
     ids, rows = ids_memory(1, T), (T - model.pad) * V
@@ -240,8 +242,9 @@ def _pass_memory(cfg, model, splits, trains):
 
 
 def _largest(cfg, model, forward, loss, ids):
-    """What to change where one example costs too much: the largest part of its cost, the model's forward pass,
-    the loss's rows of V, or its tokens (where the logits are the largest output, a tie: the vocabulary)."""
+    """What to change where one example costs too much: the largest part of its cost, the model's forward
+    pass, the loss's rows of V, or its tokens (where the logits are the largest output, a tie: the
+    vocabulary)."""
     if loss >= max(forward, ids):
         return memory.fewer_characters(model.vocab_size)
     if model.windowed and ids > forward:  # a window's tokens: a sequence model's are the words themselves
@@ -250,7 +253,8 @@ def _largest(cfg, model, forward, loss, ids):
 
 
 class Trainer:
-    """The optimizer, schedule and minibatch generator of a run: what a checkpoint must hold to continue it."""
+    """The optimizer, schedule and minibatch generator of a run: what a checkpoint must hold to continue
+    it."""
 
     def __init__(self, model, cfg, state=None):
         params = [p for p in model.parameters() if p.requires_grad]
@@ -268,9 +272,9 @@ class Trainer:
                 self.resume(state, OmegaConf.to_container(cfg.scheduler, resolve=True))
 
     def resume(self, state, schedule):
-        """Continue the checkpoint's optimizer and schedule. A schedule that changed with `steps` (the one-cycle's
-        total_steps) is this run's, put where a run of these steps has it at the checkpoint's step: the lr moves
-        onto the new curve there, and follows it to the new last step."""
+        """Continue the checkpoint's optimizer and schedule. A schedule that changed with `steps` (the
+        one-cycle's total_steps) is this run's, put where a run of these steps has it at the checkpoint's
+        step: the lr moves onto the new curve there, and follows it to the new last step."""
         if schedule == state["config"]["scheduler"]:
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
@@ -327,11 +331,12 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
     """Optimizer steps from `start` to cfg.steps: full batch (a windowed model from its counted windows), or
     minibatches of cfg.batch_size examples. A model with nothing to train is logged as a flat line.
 
-    train/loss is logged at every step, train/nll and val/nll at every evaluation. They are handed to TensorBoard
-    and `save` (checkpoint.Checkpoints) is called together, in one burst: at the first evaluation, the last step,
-    on Ctrl-C or SIGTERM (which stop the run between two steps), and at the first evaluation once
-    cfg.checkpoint_seconds have passed since the last checkpoint, so that a run that stops leaves a recent good
-    checkpoint and a fast step does not wait for a file, or for TensorBoard's writer thread, every few steps.
+    train/loss is logged at every step, train/nll and val/nll at every evaluation. They are handed to
+    TensorBoard and `save` (checkpoint.Checkpoints) is called together, in one burst: at the first evaluation,
+    the last step, on Ctrl-C or SIGTERM (which stop the run between two steps), and at the first evaluation
+    once cfg.checkpoint_seconds have passed since the last checkpoint, so that a run that stops leaves a
+    recent good checkpoint and a fast step does not wait for a file, or for TensorBoard's writer thread, every
+    few steps.
     """
     trainer, pending = Trainer(model, cfg, state), Pending(writer, cfg, save)
     first = start + (state is not None and state["logged"])  # a checkpoint of an evaluation logged its step
@@ -346,7 +351,8 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
 
 
 def descend(model, splits, cfg, trainer, pending, start, first, signals):
-    """The training loop: a step's loss, its logging, an evaluation where one is due, then the optimizer's step."""
+    """The training loop: a step's loss, its logging, an evaluation where one is due, then the optimizer's
+    step."""
     train, steps = splits["train"], cfg.steps
     watch = diagnostics.Watch(model, trainer.optimizer, pending.writer) if cfg.diagnostics else None
     model.train()
@@ -381,9 +387,9 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
                 elif len(pending.losses) >= WRITE_EVERY:
                     pending.write()
         except Signalled as e:
-            # within the step's pass or its evaluation: what the step logged is taken back, and the checkpoint is
-            # of the state before it (a step between evaluations that a signal stops in its pass is full batch,
-            # which draws nothing)
+            # within the step's pass or its evaluation: what the step logged is taken back, and the checkpoint
+            # is of the state before it (a step between evaluations that a signal stops in its pass is full
+            # batch, which draws nothing)
             pending.losses = [(at, value) for at, value in pending.losses if at < step]
             del trainer.nlls[kept:]
             before = (rng, statistics) if evaluating else (trainer.g.get_state(), None)
@@ -395,14 +401,16 @@ def descend(model, splits, cfg, trainer, pending, start, first, signals):
 def evaluate(model, splits, cfg, trainer, pending, step, nll):
     """train/nll and val/nll, in evaluation mode. Full batch, the step's NLL is the training split's; with
     minibatches, the mean of those since the last evaluation, and the split's (as evaluated) at the last step.
-    Both are computed before anything is logged: a signal that stops the evaluation leaves the step untouched."""
+    Both are computed before anything is logged: a signal that stops the evaluation leaves the step
+    untouched."""
     begin = time.perf_counter()
     model.eval()
     with torch.no_grad():
         if cfg.batch_size is None:
             train_nll = nll.item()
         elif step == cfg.steps:
-            # the minibatch NLLs since the last evaluation stay, in the checkpoint: a resume to more steps adds to them
+            # the minibatch NLLs since the last evaluation stay, in the checkpoint: a resume to more steps
+            # adds to them
             train_nll = evaluated(splits, "train", cfg).nll(model).item()
         else:
             total, count = trainer.since()
@@ -426,8 +434,8 @@ def evaluate(model, splits, cfg, trainer, pending, step, nll):
 
 
 def evaluated(splits, name, cfg):
-    """The split as evaluations read it: whole, or where it has more than eval_words words, a fixed sample of that
-    many of them (drawn by data.split_seed, the same at every evaluation)."""
+    """The split as evaluations read it: whole, or where it has more than eval_words words, a fixed sample of
+    that many of them (drawn by data.split_seed, the same at every evaluation)."""
     split = splits[name]
     if cfg.eval_words is None or len(split.lengths) <= cfg.eval_words:
         return split
@@ -449,8 +457,8 @@ def log_evaluation(splits, cfg):
 
 
 def flat_line(model, splits, cfg, trainer, pending, first, signals):
-    """A model with nothing to train here (the counts model, or steps=0): its NLLs, computed once, are logged at
-    every step, to compare with the models that train."""
+    """A model with nothing to train here (the counts model, or steps=0): its NLLs, computed once, are logged
+    at every step, to compare with the models that train."""
     model.eval()
     try:
         with torch.no_grad():
@@ -481,16 +489,16 @@ def progress(start, steps):
 
 
 def stop(signal_name, step, trainer, pending, rng=None, statistics=None):
-    """A signal: save what the run has, before this step (`rng`, `statistics`: as they were before it, where the
-    step has begun), and stop."""
+    """A signal: save what the run has, before this step (`rng`, `statistics`: as they were before it, where
+    the step has begun), and stop."""
     pending.write()
     pending.save(step, trainer.state(trainer.g.get_state() if rng is None else rng, False), statistics)
     raise Interrupted(signal_name, step, pending.save.path)
 
 
 class Pending:
-    """The scalars logged since the last burst, kept until they are written to TensorBoard at once: every write
-    wakes TensorBoard's writer thread, which then takes turns with training for the interpreter."""
+    """The scalars logged since the last burst, kept until they are written to TensorBoard at once: every
+    write wakes TensorBoard's writer thread, which then takes turns with training for the interpreter."""
 
     def __init__(self, writer, cfg, save):
         self.writer, self.cfg, self.save, self.V = writer, cfg, save, len(save.vocab)
@@ -500,8 +508,8 @@ class Pending:
         self.timed = False  # whether an evaluation's cost has been logged
 
     def checkpoint(self, step, training, statistics=None, last=False):
-        """At an evaluation: the burst (the scalars, then the checkpoint) at the first one, the last step, and once
-        cfg.checkpoint_seconds have passed since the last checkpoint."""
+        """At an evaluation: the burst (the scalars, then the checkpoint) at the first one, the last step, and
+        once cfg.checkpoint_seconds have passed since the last checkpoint."""
         if last or time.monotonic() - self.saved_at >= self.cfg.checkpoint_seconds:
             self.write()  # first: it stops the run at a loss that is not finite, before saving
             self.save(step, training, statistics)
@@ -524,8 +532,8 @@ class Pending:
                     f"(log {self.V} = {math.log(self.V):.4f}): the training diverged",
                 )
             self.writer.add_scalar(tag, value, step)
-        # wait while TensorBoard's writer thread writes them: it then has the interpreter to itself, and does not
-        # take turns with the steps that follow, each turn a slice of the interpreter's time
+        # wait while TensorBoard's writer thread writes them: it then has the interpreter to itself, and does
+        # not take turns with the steps that follow, each turn a slice of the interpreter's time
         self.writer.flush()
         self.last = values[-1] if values else self.last
         self.losses, self.scalars = [], []
@@ -661,8 +669,8 @@ def final(model, splits, cfg):
 
 
 def write_outputs(model, splits, vocab, cfg, writer, out, nlls, drawn):
-    """After training: test/nll in TensorBoard, the samples (samples.txt, TensorBoard and the terminal: a sweep's
-    job shows a few) and the pictures."""
+    """After training: test/nll in TensorBoard, the samples (samples.txt, TensorBoard and the terminal: a
+    sweep's job shows a few) and the pictures."""
     if nlls["test"] is not None:
         writer.add_scalar("test/nll", nlls["test"], cfg.steps)
     names = [vocab.decode(w) for w in drawn]
@@ -677,7 +685,8 @@ def write_outputs(model, splits, vocab, cfg, writer, out, nlls, drawn):
 
 
 def write_metrics(nlls, cfg, out, begin, ignored):
-    """metrics.json: the final NLLs, and the keys the model does not use (a sweep's summary leaves them blank)."""
+    """metrics.json: the final NLLs, and the keys the model does not use (a sweep's summary leaves them
+    blank)."""
     metrics = {f"{s}_nll": v for s, v in nlls.items()} | {
         "steps": cfg.steps,
         "seconds": time.perf_counter() - begin,

@@ -25,9 +25,9 @@ def pytest_collection_modifyitems(items):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """In CI (the environment variable CI set, as .ci/run sets it) a skipped test fails: CI installs every extra
-    and runs as root, so a skip there (a plugin not installed, a tmpfs that cannot be mounted) means a test that
-    never ran, not a machine without the feature. No skip is expected there."""
+    """In CI (the environment variable CI set, as .ci/run sets it) a skipped test fails: CI installs every
+    extra and runs as root, so a skip there (a plugin not installed, a tmpfs that cannot be mounted) means a
+    test that never ran, not a machine without the feature. No skip is expected there."""
     report = (yield).get_result()
     if report.skipped and os.environ.get("CI") and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -36,8 +36,9 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def started():
-    """subprocess.Popen for a command of the project that may run long (a trainer of 10^8 steps, a sweep): in a
-    session of its own, whose every process (a sweep's workers too) is killed when the test ends, however it ends."""
+    """subprocess.Popen for a command of the project that may run long (a trainer of 10^8 steps, a sweep): in
+    a session of its own, whose every process (a sweep's workers too) is killed when the test ends, however it
+    ends."""
     procs = []
 
     def start(*args, cwd=ROOT, **kwargs):
@@ -80,8 +81,8 @@ def train_run(tmp_path):
 
 
 def once(tmp_path_factory, name, command):
-    """Run a CLI command into the folder `name` once for the whole session, whichever pytest-xdist worker needs it
-    first (the others wait for it): (folder, the finished process)."""
+    """Run a CLI command into the folder `name` once for the whole session, whichever pytest-xdist worker
+    needs it first (the others wait for it): (folder, the finished process)."""
     root = (
         tmp_path_factory.getbasetemp().parent
         if os.environ.get("PYTEST_XDIST_WORKER")
@@ -97,15 +98,15 @@ def once(tmp_path_factory, name, command):
 
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory):
-    """`python train.py` on the real names.txt (with its heatmap): (run folder, the finished process). Tests only
-    read it; one that runs into it or changes it works on a copy (helpers.copy_run)."""
+    """`python train.py` on the real names.txt (with its heatmap): (run folder, the finished process). Tests
+    only read it; one that runs into it or changes it works on a copy (helpers.copy_run)."""
     return once(tmp_path_factory, "finished", ["train.py", "hydra.run.dir={out}", *FINISHED])
 
 
 @pytest.fixture(scope="session")
 def sweep(tmp_path_factory):
-    """A real 2x2 sweep through the CLI: counts and neural, two seeds each, without heatmaps; (sweep folder, the
-    finished process)."""
+    """A real 2x2 sweep through the CLI: counts and neural, two seeds each, without heatmaps; (sweep folder,
+    the finished process)."""
     return once(
         tmp_path_factory,
         "sweep",

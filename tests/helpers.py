@@ -1,4 +1,5 @@
-"""What the tests share: the data, composing configs, running the real CLI, and reading back what a run wrote."""
+"""What the tests share: the data, composing configs, running the real CLI, and reading back what a run
+wrote."""
 
 import json
 import os
@@ -17,7 +18,8 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ROOT / "data" / "names.txt"
-# The overrides of the `finished_run` fixture: a test that resumes it, or runs into a copy of it, gives the same.
+# The overrides of the `finished_run` fixture: a test that resumes it, or runs into a copy of it, gives the
+# same.
 FINISHED = (f"data.path={NAMES}", "smoothing=0", "sample.count=5")
 
 
@@ -27,8 +29,8 @@ def compose_config(*overrides, config_name="config", hydra=False):
 
 
 def log_rows(lecture):
-    """The rows of a lecture's log, as `python train.py -m experiment=lecture<N>` sweeps them, in order; and each
-    row's config."""
+    """The rows of a lecture's log, as `python train.py -m experiment=lecture<N>` sweeps them, in order; and
+    each row's config."""
     params = compose_config(f"experiment=lecture{lecture}", hydra=True).hydra.sweeper.params
     rows = params[f"lecture{lecture}"].split(",")
     return {row: compose_config(f"experiment=lecture{lecture}", f"lecture{lecture}={row}") for row in rows}
@@ -92,9 +94,9 @@ def wait_for(path, timeout=60, has=None):
 
 
 def full_pipe():
-    """A pipe whose buffer is full: (read end, write end). A command given the write end as its stdout stops at its
-    first write there (a run: the line that says what data it read, before it trains) until the read end is read:
-    a moment it cannot pass, for a test to signal it in, in no race with the clock."""
+    """A pipe whose buffer is full: (read end, write end). A command given the write end as its stdout stops
+    at its first write there (a run: the line that says what data it read, before it trains) until the read
+    end is read: a moment it cannot pass, for a test to signal it in, in no race with the clock."""
     read, write = os.pipe()
     os.set_blocking(write, False)
     for chunk in (b"x" * 65536, b"x"):  # the last bytes one at a time: a write of any size must then wait
@@ -136,14 +138,16 @@ def table_model(N, smoothing):
 
 
 def copy_run(folder, to):
-    """A copy of a finished run's folder (hidden files too) at `to`, for a test that runs into it or changes it."""
+    """A copy of a finished run's folder (hidden files too) at `to`, for a test that runs into it or changes
+    it."""
     shutil.copytree(folder, to)
     return Path(to)
 
 
 def after_a_second(folder):
-    """Wait until the clock is past the second the newest event file in the folder was named by: TensorBoard orders
-    a folder's event files by that second, so a run resumed into it must open its own in a later one."""
+    """Wait until the clock is past the second the newest event file in the folder was named by: TensorBoard
+    orders a folder's event files by that second, so a run resumed into it must open its own in a later
+    one."""
     newest = max(int(p.name.split(".")[3]) for p in Path(folder).glob("events.out.tfevents.*"))
     time.sleep(max(0.0, newest + 1 - time.time()))
 
@@ -161,8 +165,9 @@ def resumed_halfway(train_run, common, steps=6):
 
 
 def trained_both_ways(path, make, optimizer, steps):
-    """The model make() builds, trained full batch on the counted distinct windows of a file's words, and from the
-    same seed on every example: (the two loss curves, the two models, the counted split, every example)."""
+    """The model make() builds, trained full batch on the counted distinct windows of a file's words, and from
+    the same seed on every example: (the two loss curves, the two models, the counted split, every
+    example)."""
     from makemore.batches import Split
     from makemore.data import read_words
 

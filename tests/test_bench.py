@@ -1,4 +1,5 @@
-"""The benchmark's references: the lecture's recipes, written again in makemore/bench.py, are the lecture's nets."""
+"""The benchmark's references: the lecture's recipes, written again in makemore/bench.py, are the lecture's
+nets."""
 
 import math
 

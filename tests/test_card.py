@@ -1,7 +1,7 @@
 """The design card, the product's contract: "Hydra configs pick the model (counts vs neural), smoothing count,
 regularization strength, learning rate and seed; a trainer logs the loss curve to TensorBoard and writes
-checkpoints plus sampled names for each run". Its commands run here verbatim, through the real CLI, in a folder
-laid out as a clone is (the data in data/names.txt, runs written under runs/)."""
+checkpoints plus sampled names for each run". Its commands run here verbatim, through the real CLI, in a
+folder laid out as a clone is (the data in data/names.txt, runs written under runs/)."""
 
 import csv
 import json
@@ -30,7 +30,8 @@ def clone(tmp_path):
 
 
 def check_run_folder(folder, steps):
-    """What the card promises of every run: the loss curve in TensorBoard, a checkpoint, sampled names, metrics."""
+    """What the card promises of every run: the loss curve in TensorBoard, a checkpoint, sampled names,
+    metrics."""
     curve = scalars(folder)["train/loss"]
     assert [step for step, _ in curve] == list(range(steps + 1)) and all(math.isfinite(v) for _, v in curve)
     model, vocab, state = checkpoint.load(folder / "checkpoint.pt")
@@ -60,7 +61,8 @@ def test_python_train_py_model_neural_reg_0_01(clone):
 
 
 def test_the_cards_keys_reach_the_model_they_apply_to(train_run, names_subset):
-    """`python train.py smoothing=0.1` and `python train.py model=neural lr=10 seed=3`, composed as the CLI does."""
+    """`python train.py smoothing=0.1` and `python train.py model=neural lr=10 seed=3`, composed as the CLI
+    does."""
     data = f"data.path={names_subset}"
     smoothed, val_nll = train_run("smoothing=0.1", data, "sample.count=0")
     assert checkpoint.load(smoothed / "checkpoint.pt")[0].smoothing == 0.1
@@ -86,9 +88,9 @@ def test_a_long_form_of_a_card_key_is_refused_with_the_card_key(tmp_path):
 
 @pytest.mark.slow
 def test_the_cards_sweep_and_tensorboards_loss_comparison(clone):
-    """`python train.py -m model=counts,neural smoothing=0,1 reg=0,0.01`: every job runs, each key that does not
-    apply to a job's model is said in its log and left blank in the summary; then `tensorboard --logdir runs`
-    serves every run's loss curve, side by side."""
+    """`python train.py -m model=counts,neural smoothing=0,1 reg=0,0.01`: every job runs, each key that does
+    not apply to a job's model is said in its log and left blank in the summary; then `tensorboard --logdir
+    runs` serves every run's loss curve, side by side."""
     proc = cli(TRAIN, "-m", "model=counts,neural", "smoothing=0,1", "reg=0,0.01", cwd=clone)
     (sweep,) = (clone / "runs" / "multirun").glob("*/*")
     rows = list(csv.DictReader((sweep / "summary.csv").open()))

@@ -28,7 +28,8 @@ def counts(names, context, smoothing):
 def test_counts_and_neural_agree_for_context_2(names):
     data = whole(names)
     neural = new(Neural, context=2)
-    # AdamW reaches the optimum in far fewer steps than the lecture's gradient descent; the optimum is the point
+    # AdamW reaches the optimum in far fewer steps than the lecture's gradient descent; the optimum is the
+    # point
     optimizer = torch.optim.AdamW(neural.parameters(), lr=0.5, weight_decay=0.0)
     for _ in range(300):
         optimizer.zero_grad()

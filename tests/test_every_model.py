@@ -1,4 +1,5 @@
-"""What the framework promises holds for every model: a whole run, bit-identical resume, sampling and scoring."""
+"""What the framework promises holds for every model: a whole run, bit-identical resume, sampling and
+scoring."""
 
 import math
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ def tiny(name):
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_a_run_resumed_halfway_is_bit_identical_for_every_model(train_run, names_subset, name):
-    # a schedule with state that does not depend on `steps`, so that 3 steps resumed to 6 are the first half of 6
+    # a schedule with state that does not depend on `steps`, so that 3 steps resumed to 6 are the first half
+    # of 6
     common = [
         *tiny(name),
         f"data.path={names_subset}",
@@ -125,7 +127,8 @@ def test_a_word_longer_than_a_sequence_models_context_is_refused_when_scored(tra
 
 @pytest.mark.parametrize("name", ["rnn", "transformer"])
 def test_a_sequence_model_samples_no_word_longer_than_it_scores(train_run, names_subset, name):
-    """Sampling read only the last `context` tokens, and went on past the context: words that score refused."""
+    """Sampling read only the last `context` tokens, and went on past the context: words that score
+    refused."""
     out, _ = train_run(
         *tiny(name),
         f"data.path={names_subset}",
@@ -140,7 +143,7 @@ def test_a_sequence_model_samples_no_word_longer_than_it_scores(train_run, names
     assert max(map(len, names)) == model.context - 1 and all(map(math.isfinite, score(model, vocab, names)))
 
 
-# --- a model added as the README says: a module, a registry entry, a config file ------------------------------
+# --- a model added as the README says: a module, a registry entry, a config file ----------------------------
 
 
 @dataclass

@@ -89,7 +89,8 @@ def test_an_empty_resume_is_refused_not_a_new_run(tmp_path):
 
 
 def test_an_unknown_model_is_named_with_the_models_there_are():
-    """The line the command prints for what Hydra raises (cli.report_config_errors; one case through it above)."""
+    """The line the command prints for what Hydra raises (cli.report_config_errors; one case through it
+    above)."""
     with pytest.raises(MissingConfigException) as e:
         compose_config("model=lstm")
     message = one_line(e.value)
@@ -154,9 +155,11 @@ def test_scoring_a_character_outside_the_vocabulary_is_one_line(finished_run):
 # --- faults during training --------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # in-process: test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds
+# in-process: test_checkpoints_between_the_first_evaluation_and_the_last_step_wait_checkpoint_seconds
+@pytest.mark.slow
 def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
-    """Momentum past 1 grows the loss geometrically, finite for some 60 steps: the run ended as a normal one."""
+    """Momentum past 1 grows the loss geometrically, finite for some 60 steps: the run ended as a normal
+    one."""
     # a checkpoint at every evaluation
     proc = cli(
         "train.py",

@@ -70,7 +70,8 @@ def test_the_loss_log_is_one_sweep_of_the_lectures_five_initializations():
 
 
 def test_a_full_batch_step_over_counted_windows_equals_one_over_every_example(names_subset):
-    """BatchNorm's batch statistics of the distinct windows, each weighted by its count, are every example's."""
+    """BatchNorm's batch statistics of the distinct windows, each weighted by its count, are every
+    example's."""
     curves, models, _, _ = trained_both_ways(
         names_subset,
         lambda: new(MLP, context=3, n_hidden=50, batchnorm=True, n_layer=2),

@@ -1,4 +1,5 @@
-"""Makemore part 5 in the framework: the hierarchical WaveNet, its BatchNorm over the batch and the positions."""
+"""Makemore part 5 in the framework: the hierarchical WaveNet, its BatchNorm over the batch and the
+positions."""
 
 import pytest
 import torch

@@ -1,4 +1,5 @@
-"""Full batch from counted windows is the per-example loss exactly; minibatches draw examples with the seed."""
+"""Full batch from counted windows is the per-example loss exactly; minibatches draw examples with the
+seed."""
 
 import numpy as np
 import pytest

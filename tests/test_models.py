@@ -71,8 +71,9 @@ def test_neural_starts_from_the_lectures_random_weights():
 
 @pytest.mark.parametrize("context", [1, 2])
 def test_neural_logits_of_every_window_in_order_are_the_rows_picked_one_by_one(context):
-    """Given every window in order (a bigram's distinct windows), the model's logits are W itself, not a gather of
-    its rows: the same values and the same gradient as picking each window's row in another order."""
+    """Given every window in order (a bigram's distinct windows), the model's logits are W itself, not a
+    gather of its rows: the same values and the same gradient as picking each window's row in another
+    order."""
     torch.manual_seed(0)
     model = new(Neural, context=context)
     every = torch.cartesian_prod(*[torch.arange(27)] * context).view(-1, context)

@@ -1,5 +1,5 @@
-"""The README is a short guide whose commands work: within its size, the design card's commands first in Train,
-every training command it shows composes, and every file it links to exists."""
+"""The README is a short guide whose commands work: within its size, the design card's commands first in
+Train, every training command it shows composes, and every file it links to exists."""
 
 import re
 import shlex
@@ -30,7 +30,8 @@ def training_commands():
 
 
 def jobs(overrides):
-    """One override list per value of the longest sweep, each sweep's values in turn: every value composes once."""
+    """One override list per value of the longest sweep, each sweep's values in turn: every value composes
+    once."""
     parsed = OverridesParser.create().parse_overrides([o for o in overrides if o != "-m"])
     values = [
         [o.input_line]

@@ -1,8 +1,8 @@
 """A run owns its folder, and the terminal says what happened: through the real CLI, on small data files.
 
-The folder a run is refused over keeps its bytes; two runs or resumes started at once into one folder are one run
-and one refusal; a run refused before it trains leaves nothing; file system errors, signals, pipes closed early
-and failing trials are one line, never a traceback or a half-written run.
+The folder a run is refused over keeps its bytes; two runs or resumes started at once into one folder are one
+run and one refusal; a run refused before it trains leaves nothing; file system errors, signals, pipes closed
+early and failing trials are one line, never a traceback or a half-written run.
 """
 
 import csv
@@ -82,7 +82,8 @@ def test_a_run_refused_over_a_run_folder_leaves_every_byte_of_it(tmp_path, finis
     assert contents(out) == before
 
 
-@pytest.mark.slow  # as test_a_run_refused_over_a_run_folder_leaves_every_byte_of_it, for a folder of other files
+# as test_a_run_refused_over_a_run_folder_leaves_every_byte_of_it, for a folder of other files
+@pytest.mark.slow
 def test_a_folder_that_holds_anything_else_is_refused_untouched(tmp_path, words):
     out = tmp_path / "notes"
     out.mkdir()
@@ -220,7 +221,8 @@ def test_a_resume_given_a_hydra_run_dir_continues_there_and_leaves_its_own_folde
 
 
 def hydras_job_folder(sweep, subdir):
-    """The folder Hydra makes for a sweep job (hydra.core.utils.run_job), and its config as the job sees it."""
+    """The folder Hydra makes for a sweep job (hydra.core.utils.run_job), and its config as the job sees
+    it."""
     Path(os.path.join(sweep, subdir)).mkdir(parents=True, exist_ok=True)
     folder = os.path.abspath(os.path.join(sweep, subdir))
     return OmegaConf.create(
@@ -522,7 +524,7 @@ def test_a_study_whose_every_trial_failed_is_one_line(tmp_path):
     )
 
 
-# --- 8. the terminal -----------------------------------------------------------------------------------------
+# --- 8. the terminal ----------------------------------------------------------------------------------------
 
 
 def test_a_pipe_closed_early_leaves_a_whole_run_and_no_traceback(tmp_path, words, started):

@@ -65,7 +65,8 @@ def test_the_one_cycle_schedule_is_torchs_wherever_torchs_has_a_warm_up(steps):
 
 
 def test_a_short_mlp_run_trains(train_run, names_subset):
-    """`python train.py model=mlp steps=20`: torch's one-cycle schedule divided by zero at a one-step warm-up."""
+    """`python train.py model=mlp steps=20`: torch's one-cycle schedule divided by zero at a one-step
+    warm-up."""
     out, val_nll = train_run(
         "model=mlp", f"data.path={names_subset}", "steps=20", "sample.count=0", "figures=false"
     )
@@ -91,7 +92,8 @@ def test_a_short_mlp_run_trains(train_run, names_subset):
         (["scheduler=step", "scheduler.milestones=[1.5]"], ["scheduler.milestones=[1.5]", "integers >= 0"]),
         (["scheduler.factor=0"], ["scheduler.factor=0", "(0, 1]"]),
         (["scheduler.total_iters=-1"], ["scheduler.total_iters=-1", "integer >= 0"]),
-        # each key in range, and yet the lr leaves the floats: 0 after two milestones, inf at the warm-up's start
+        # each key in range, and yet the lr leaves the floats: 0 after two milestones, inf at the warm-up's
+        # start
         (
             ["scheduler=step", "scheduler.gamma=1e-200", "scheduler.milestones=[1,2]"],
             ["the lr would reach 0 within steps=5", "scheduler.gamma=1e-200", "change lr or those keys"],
@@ -159,15 +161,16 @@ def tiny(name, names_subset, *overrides):
 def test_a_resume_to_more_steps_is_bit_identical_where_the_schedule_does_not_depend_on_steps(
     train_run, names_subset, schedule
 ):
-    """5 steps resumed to 10: from the checkpoint of step 5, between the evaluations at 3 and 6 of a run of 10,
-    where the first run evaluated once more as its last step; the schedule turns after it, at step 7."""
+    """5 steps resumed to 10: from the checkpoint of step 5, between the evaluations at 3 and 6 of a run of
+    10, where the first run evaluated once more as its last step; the schedule turns after it, at step 7."""
     common = tiny("mlp", names_subset, *schedule, "eval_interval=3", "batch_size=32", "sample.count=5")
     whole, half = resumed_halfway(train_run, common, steps=10)
     assert same_weights(whole, half) and metrics(whole) | {"seconds": 0} == metrics(half) | {"seconds": 0}
     assert (whole / "samples.txt").read_text() == (half / "samples.txt").read_text()
     curves, resumed = scalars(whole), scalars(half)
     assert resumed["train/loss"] == curves["train/loss"]
-    # the first run's last evaluation and test/nll stay; the minibatch NLLs before it count in train/nll at step 6
+    # the first run's last evaluation and test/nll stay; the minibatch NLLs before it count in train/nll at
+    # step 6
     for tag in ("train/nll", "val/nll", "test/nll"):
         assert 5 in dict(resumed[tag]) and [(s, v) for s, v in resumed[tag] if s != 5] == curves[tag]
 
@@ -205,8 +208,8 @@ def test_a_resume_to_more_steps_moves_onto_the_one_cycle_schedule_of_the_new_ste
 def test_a_run_stopped_between_two_evaluations_resumes_bit_identical_on_the_one_cycle_schedule(
     train_run, names_subset, tmp_path, monkeypatch, name
 ):
-    """A real SIGINT after the optimizer step of step 4: the run stops at step 5, between the evaluations at 3 and 6,
-    with the minibatch NLL of step 4 in its checkpoint; resumed, it ends as the run never stopped."""
+    """A real SIGINT after the optimizer step of step 4: the run stops at step 5, between the evaluations at 3
+    and 6, with the minibatch NLL of step 4 in its checkpoint; resumed, it ends as the run never stopped."""
     common = tiny(name, names_subset, "scheduler=cosine", "steps=10", "eval_interval=3", "batch_size=32")
     whole, _ = train_run(*common, "sample.count=5")
     step = Trainer.step

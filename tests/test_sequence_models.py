@@ -1,4 +1,5 @@
-"""The sequence models: makemore.py's sizes, next-token logits at every position, and nothing from the future."""
+"""The sequence models: makemore.py's sizes, next-token logits at every position, and nothing from the
+future."""
 
 import math
 

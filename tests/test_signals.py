@@ -1,9 +1,9 @@
-"""A signal acts within a chunk's time wherever the run is (training, an evaluation, sampling), and what the run
-saved stays whole; evaluation on a large split is bounded by eval_words, exact on names.txt.
+"""A signal acts within a chunk's time wherever the run is (training, an evaluation, sampling), and what the
+run saved stays whole; evaluation on a large split is bounded by eval_words, exact on names.txt.
 
 Through the real CLI with real signals, on data files large enough that the work signalled takes many seconds;
-each measures how long the process takes to exit after the signal, with a bound far above a chunk's time and far
-below the whole work's.
+each measures how long the process takes to exit after the signal, with a bound far above a chunk's time and
+far below the whole work's.
 """
 
 import os
@@ -29,7 +29,8 @@ PROMPT = 10  # seconds within which a signalled run must have exited: the work i
 
 
 def start(*args):
-    """The CLI, with SIGINT as a terminal delivers it, also where the tests run as a background job that ignores it."""
+    """The CLI, with SIGINT as a terminal delivers it, also where the tests run as a background job that
+    ignores it."""
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     return subprocess.Popen(
         [sys.executable, TRAIN, *args],
@@ -110,7 +111,8 @@ def test_a_signal_while_the_samples_are_drawn_stops_the_run_and_resuming_finishe
         "checkpoint.pt",
         "train.log",
     ]
-    # the command printed continues the run, which writes its outputs (here fewer samples: sample.* may change)
+    # the command printed continues the run, which writes its outputs (here fewer samples: sample.* may
+    # change)
     argv = [a for a in shlex.split(command) if not a.startswith("sample.")] + ["sample.count=3"]
     assert argv[:2] == ["python", "train.py"]
     cli(*argv[1:])
@@ -123,8 +125,9 @@ def test_a_signal_while_the_samples_are_drawn_stops_the_run_and_resuming_finishe
 def test_a_run_stopped_inside_an_evaluation_resumes_bit_identical(
     train_run, names_subset, monkeypatch, model
 ):
-    """A real SIGTERM, sent as the second evaluation begins (step 2): the step is taken back and saved as it was
-    before it (its minibatch draw, the mean NLL since the last evaluation, BatchNorm's running statistics)."""
+    """A real SIGTERM, sent as the second evaluation begins (step 2): the step is taken back and saved as it
+    was before it (its minibatch draw, the mean NLL since the last evaluation, BatchNorm's running
+    statistics)."""
     common = [*model, f"data.path={names_subset}", "steps=6", "eval_interval=2", "sample.count=5"]
     whole, _ = train_run(*common)
     evaluations, nll = [], Split.nll

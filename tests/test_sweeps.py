@@ -260,7 +260,8 @@ def log_scale(values):
     return values == sorted(values) and len(steps) == 1
 
 
-# what the README's table of presets says each sweeps: its jobs, model, and key over a log scale from 0 to a top
+# what the README's table of presets says each sweeps: its jobs, model, and key over a log scale from 0 to a
+# top
 SWEPT = {"smoothing": (8, "counts", "smoothing", 1000), "regularization": (5, "neural", "reg", 1)}
 
 
@@ -345,8 +346,8 @@ def test_tensorboard_serves_every_runs_loss_curve(sweep):
 
 @pytest.mark.slow
 def test_the_bench_runs_each_lectures_log_as_one_sweep_a_job_per_row(names_subset):
-    """`python -m makemore.bench --lectures 3 5`: one `python train.py -m experiment=lecture<N>` each, a job per
-    row of the lecture's log in its order (here two steps on few names), beside the notebook's figures."""
+    """`python -m makemore.bench --lectures 3 5`: one `python train.py -m experiment=lecture<N>` each, a job
+    per row of the lecture's log in its order (here two steps on few names), beside the notebook's figures."""
     from makemore import bench
 
     few = ("steps=2", "eval_interval=1", f"data.path={names_subset}")

@@ -189,7 +189,8 @@ def sweep_config(sweep, folder):
 
 
 def run_job(callback, sweep, folder, overrides, error=None):
-    """What Hydra does for a job, with the callback, as far as the summary sees: .hydra/, the task's metrics."""
+    """What Hydra does for a job, with the callback, as far as the summary sees: .hydra/, the task's
+    metrics."""
     (folder / ".hydra").mkdir(parents=True, exist_ok=True)
     (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     (folder / ".hydra" / "hydra.yaml").write_text("hydra:\n  runtime:\n    choices:\n      model: counts\n")

@@ -126,8 +126,8 @@ def test_a_vocabulary_too_large_to_hold_is_blamed_on_the_data_not_the_context(tm
 
 
 def test_a_sequence_model_on_a_large_vocabulary_is_told_the_batch_that_fits(tmp_path, wide):
-    """Its evaluation takes as few predictions at once as the vocabulary needs: only a minibatch can be too large
-    (evaluation was refused first, blaming the data alone)."""
+    """Its evaluation takes as few predictions at once as the vocabulary needs: only a minibatch can be too
+    large (evaluation was refused first, blaming the data alone)."""
     message = refused(tmp_path, wide, "model=transformer", "steps=1", "batch_size=1000000")
     assert "minibatches of 1,000,000 examples" in message and message.endswith("use a smaller batch_size"), (
         message
@@ -238,8 +238,8 @@ def test_a_model_past_ulimit_v_is_refused_in_one_line_not_in_the_allocator(tmp_p
 
 @pytest.mark.slow
 def test_a_sequence_model_evaluates_a_large_vocabulary_in_chunks_of_its_size(tmp_path, room):
-    """3,000 characters: evaluation took 65,536 predictions at once whatever the vocabulary, whose logits (2.4 GB at
-    once here) were refused past 2 GiB for every sequence model."""
+    """3,000 characters: evaluation took 65,536 predictions at once whatever the vocabulary, whose logits (2.4
+    GB at once here) were refused past 2 GiB for every sequence model."""
     chars = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
     words = ("".join(random.Random(i).choices(chars, k=10)) for i in range(6000))
     (tmp_path / "wide.txt").write_text("".join(f"{w}\n" for w in words), encoding="utf-8")
@@ -266,7 +266,9 @@ import resource, sys, torch
 sys.path.insert(0, "tests")
 from helpers import compose_config
 from makemore import training
-cfg = compose_config("data.path={path}", "model=rnn", "batch_size=null", "data.val_fraction=0", "data.test_fraction=0")
+cfg = compose_config(
+    "data.path={path}", "model=rnn", "batch_size=null", "data.val_fraction=0", "data.test_fraction=0"
+)
 words, splits = training.load_data(cfg)
 cfg.context = int(words.lengths.max()) + 1
 model = training.build(cfg, len(words.vocab), torch.device("cpu"))
@@ -279,8 +281,8 @@ print(need, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
 
 @pytest.mark.slow
 def test_the_memory_a_recurrences_step_on_one_long_word_takes_is_at_most_its_estimate(tmp_path):
-    """A one-line file: each character saves a few tiny tensors, whose bookkeeping is most of a step's memory (the
-    estimate was a third of it), and x[:, t]'s gradients were each made as large as the word."""
+    """A one-line file: each character saves a few tiny tensors, whose bookkeeping is most of a step's memory
+    (the estimate was a third of it), and x[:, t]'s gradients were each made as large as the word."""
     path = tmp_path / "line.txt"
     path.write_text("".join(random.Random(0).choices(string.ascii_lowercase, k=20_000)) + "\n")
     # a process of its own: its peak
@@ -333,8 +335,8 @@ def test_a_cgroups_limit_is_memory_a_run_cannot_have(tmp_path, files, limit):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, names50, finished_run):
-    """Neural (SGD) and MLP (AdamW) runs' checkpoints made in-process, and a counts run's made by the CLI (conftest's
-    finished_run): (path, state) of each."""
+    """Neural (SGD) and MLP (AdamW) runs' checkpoints made in-process, and a counts run's made by the CLI
+    (conftest's finished_run): (path, state) of each."""
     folders = {"counts": finished_run[0]}
     # the MLP's may take more steps on resume
     for model, schedule in (
@@ -549,7 +551,8 @@ def test_resuming_from_an_optimizer_state_with_a_step_it_cannot_have_taken_is_re
 
 
 def test_a_large_checkpoint_is_written_straight_into_its_file_whole(tmp_path):
-    """Serialized in memory first, a checkpoint was one more copy of the weights and moments at training's peak."""
+    """Serialized in memory first, a checkpoint was one more copy of the weights and moments at training's
+    peak."""
     model = new(Neural, 30, context=4)  # 30**5 weights: past memory.SMALL
     assert model.W.nbytes > memory.SMALL
     checkpoint.save(

@@ -1,8 +1,8 @@
 """Models: each maps token ids to next-token logits through one interface (base.py).
 
 A new model is a module here (its class and its config dataclass), an entry in MODELS, and a config file in
-conf/model/; nothing else changes: training, the tests that run every model, --help, HParams, the benchmark and
-the checkpoints' whitelist all read MODELS.
+conf/model/; nothing else changes: training, the tests that run every model, --help, HParams, the benchmark
+and the checkpoints' whitelist all read MODELS.
 """
 
 from dataclasses import dataclass
@@ -22,11 +22,13 @@ from makemore.models.wavenet import WaveNet, WaveNetConfig
 
 @dataclass(frozen=True)
 class Entry:
-    """A model of the registry: its class and config dataclass, and what the tests and the benchmark need of it."""
+    """A model of the registry: its class and config dataclass, and what the tests and the benchmark need of
+    it."""
 
     cls: type
     config: type
-    tiny: tuple = ()  # overrides that make it train in a fraction of a second (the tests that run every model)
+    # overrides that make it train in a fraction of a second (the tests that run every model)
+    tiny: tuple = ()
     target: Optional[float] = None  # the val NLL its reference reaches, which the benchmark times it to
 
 
@@ -52,7 +54,8 @@ MODELS = {
 
 
 def register(name, entry):
-    """Add a model to MODELS, and its config's keys to Hydra's schemas (conf/model/<name>.yaml takes them in)."""
+    """Add a model to MODELS, and its config's keys to Hydra's schemas (conf/model/<name>.yaml takes them
+    in)."""
     MODELS[name] = entry
     ConfigStore.instance().store(group="model_schema", name=name, node=entry.config, package="model")
 
@@ -62,8 +65,8 @@ for _name, _entry in list(MODELS.items()):
 
 
 def named(target):
-    """The name and entry of the model a config's model._target_ names, or (None, None): no other class is ever
-    built."""
+    """The name and entry of the model a config's model._target_ names, or (None, None): no other class is
+    ever built."""
     return next(
         (
             (name, e)

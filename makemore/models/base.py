@@ -42,8 +42,8 @@ class LanguageModel(nn.Module):
         return [m.weight for m in self.modules() if isinstance(m, (nn.Linear, nn.Embedding))]
 
     def penalized(self, nll, reg):
-        """The training loss: the NLL plus reg * mean(W**2) over every entry of the weight matrices (the lecture's
-        penalty, on the neural bigram's one W)."""
+        """The training loss: the NLL plus reg * mean(W**2) over every entry of the weight matrices (the
+        lecture's penalty, on the neural bigram's one W)."""
         weights = self.weights()
         if not reg or not weights:
             return nll
@@ -82,10 +82,11 @@ def place_values(V, context):
 
 
 class BatchNorm1d(nn.BatchNorm1d):
-    """torch's BatchNorm1d, whose batch may be a windowed model's distinct windows standing for every example: with
-    `counts` set (how often each row occurs, by `counted`), its batch statistics in training are those of every
-    example, each row weighted by its count, and so is the running statistics' update. A 3-D input (B, T, C) is
-    normalized over B and T both (torch's would take C for T), `counts` (B,) standing for each row's T positions."""
+    """torch's BatchNorm1d, whose batch may be a windowed model's distinct windows standing for every example:
+    with `counts` set (how often each row occurs, by `counted`), its batch statistics in training are those of
+    every example, each row weighted by its count, and so is the running statistics' update. A 3-D input (B,
+    T, C) is normalized over B and T both (torch's would take C for T), `counts` (B,) standing for each row's
+    T positions."""
 
     counts = None
 
@@ -130,7 +131,8 @@ def batch_statistics(model):
 
 
 def running_statistics(model):
-    """Copies of what a forward pass in training changes (BatchNorm's running statistics), by state_dict key."""
+    """Copies of what a forward pass in training changes (BatchNorm's running statistics), by state_dict
+    key."""
     return {
         f"{prefix}.{name}": b.clone()
         for prefix, m in model.named_modules()
@@ -141,8 +143,8 @@ def running_statistics(model):
 
 @contextmanager
 def holding(model, statistics):
-    """The model with these running statistics (from running_statistics) in place of its own, which stay untouched:
-    a training pass may need them for its gradient."""
+    """The model with these running statistics (from running_statistics) in place of its own, which stay
+    untouched: a training pass may need them for its gradient."""
     modules = {key: model.get_submodule(key.rpartition(".")[0]) for key in statistics}
     own = {key: m._buffers[key.rpartition(".")[2]] for key, m in modules.items()}
     for key, m in modules.items():

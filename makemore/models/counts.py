@@ -36,7 +36,8 @@ class Counts(Windowed):
 
     def _resize(self, module, state_dict, prefix, *args):
         """A checkpoint's table has its own number of windows: take it before loading (the columns stay the
-        model's, which loading checks), after checking that the table holds counts of windows of this vocabulary."""
+        model's, which loading checks), after checking that the table holds counts of windows of this
+        vocabulary."""
         X, N = (state_dict.get(prefix + name) for name in ("X", "N"))
         if torch.is_tensor(X) and torch.is_tensor(N) and X.dim() == N.dim() == 2:
             _check_table(X, N, self.vocab_size)
@@ -84,7 +85,8 @@ def _check_table(X, N, vocab_size):
 
 
 def _as_keys(windows):
-    """Windows (N, context) int64 as one comparable value each (their bytes), for an exact sorted look-up: big-endian,
-    so that the bytes sort as the rows do (X is sorted by np.unique), whatever the size of the vocabulary."""
+    """Windows (N, context) int64 as one comparable value each (their bytes), for an exact sorted look-up:
+    big-endian, so that the bytes sort as the rows do (X is sorted by np.unique), whatever the size of the
+    vocabulary."""
     windows = np.ascontiguousarray(windows, dtype=">i8")
     return windows.view(np.dtype((np.void, windows.shape[1] * 8)))[:, 0]

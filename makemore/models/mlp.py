@@ -19,7 +19,8 @@ class MLPConfig(ModelConfig):
     n_hidden: int = 200  # tanh units in each hidden layer
     n_layer: int = 1  # hidden layers (makemore part 3's deeper net has 5)
     batchnorm: bool = False  # each hidden layer: Linear without bias, BatchNorm1d, tanh (part 3)
-    # every layer's weights drawn from N(0, init_std**2), as part 3's first net does (1); null: torch's default
+    # every layer's weights drawn from N(0, init_std**2), as part 3's first net does (1); null: torch's
+    # default
     init_std: Optional[float] = None
     kaiming: bool = False  # hidden weights from Kaiming's gain for tanh, 5/3 / sqrt(fan_in), not init_std
     hidden_scale: float = 1.0  # the hidden layers' initial weights and biases times this (part 3's tanh: 0.2)
@@ -35,7 +36,8 @@ class MLPConfig(ModelConfig):
 
 
 def initialized(linear, std, scale):
-    """A layer's weights drawn from N(0, std**2) (None: as they are), then its weights and bias times scale."""
+    """A layer's weights drawn from N(0, std**2) (None: as they are), then its weights and bias times
+    scale."""
     if std is not None:
         nn.init.normal_(linear.weight, std=std)
     linear.weight.data *= scale

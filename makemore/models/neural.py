@@ -36,9 +36,10 @@ class Neural(Windowed):
         return self.W if rows is None else self.W[rows]
 
     def _rows(self, windows):
-        """The row of W that each window picks (its one-hot vector times W): None where the windows are every row in
-        order, as a bigram's distinct windows are, so that the logits are W itself, with no gather to differentiate
-        at every step. Kept for the last windows given, which full-batch training gives at every step."""
+        """The row of W that each window picks (its one-hot vector times W): None where the windows are every
+        row in order, as a bigram's distinct windows are, so that the logits are W itself, with no gather to
+        differentiate at every step. Kept for the last windows given, which full-batch training gives at every
+        step."""
         if self._last is None or self._last[0] is not windows:
             rows = (windows * self.place).sum(1)
             every = len(rows) == len(self.W) and bool(

@@ -1,4 +1,5 @@
-"""A GPT-2 style Transformer: attention learns which earlier positions to read, where BoW averages them all."""
+"""A GPT-2 style Transformer: attention learns which earlier positions to read, where BoW averages them
+all."""
 
 from dataclasses import dataclass
 

@@ -1,6 +1,7 @@
-"""The hierarchical model of makemore part 5 (after WaveNet, van den Oord et al. 2016): rather than crush the whole
-window into one layer at once, embed each of the last `context` characters, then fuse two neighbours at a time in
-a tree, halving the positions at each stage (8 -> 4 -> 2 -> 1), so that the information enters slowly."""
+"""The hierarchical model of makemore part 5 (after WaveNet, van den Oord et al. 2016): rather than crush the
+whole window into one layer at once, embed each of the last `context` characters, then fuse two neighbours at
+a time in a tree, halving the positions at each stage (8 -> 4 -> 2 -> 1), so that the information enters
+slowly."""
 
 from dataclasses import dataclass
 
