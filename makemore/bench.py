@@ -425,7 +425,12 @@ def speed(quick=False):
         ["whole command", "floor", "floor time", "command time", "ratio"],
     )
 
-    yield steps_table(["neural", "neural-mini", "mlp"] if quick else list(STEPS))
+    yield steps_table(["neural", "neural-mini", "mlp", "mlp-diagnostics"] if quick else list(STEPS))
+    with_, without = (in_run_step(tuple(STEPS[k][1]), STEPS[k][2]) for k in ("mlp-diagnostics", "mlp"))
+    yield (
+        f"`diagnostics=true` makes the mlp's in-run step {with_ / without:.2f}x the step without (at the "
+        f"default eval_interval; the goal is at most 1.5x)."
+    )
     t, per_job, overhead = sweep_overhead()
     compose = hydra_composition()
     yield (
