@@ -464,7 +464,11 @@ def default_run(overrides, out):
     """`python train.py <overrides>` into the folder `out`, no heatmap, no samples: its wall seconds (start-up
     included) and its metrics.json."""
     start = time.perf_counter()
-    subprocess.run([*TRAIN, *overrides, f"hydra.run.dir={out}"], cwd=ROOT, check=True, capture_output=True)
+    done = subprocess.run(
+        [*TRAIN, *overrides, f"hydra.run.dir={out}"], cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise SystemExit(f"error: python train.py {' '.join(overrides)} failed: {done.stderr.strip()}")
     return time.perf_counter() - start, json.loads((Path(out) / "metrics.json").read_text())
 
 
@@ -478,7 +482,7 @@ def models(names=tuple(MODELS)):
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            out = Path(tmp) / name
+            out = Path(tmp) / f"lecture-{name}"
             wall, m = default_run([f"model={name}"], out)
             model, _, _ = checkpoint.load(out / "checkpoint.pt")
             params = sum(p.numel() for p in model.parameters())  # not the buffers: counts, running statistics
@@ -654,7 +658,7 @@ def references(path=None):
     with tempfile.TemporaryDirectory() as tmp:
         for name, (overrides, what, net, target, goal) in LECTURE.items():
             seconds, (train, val) = lecture_recipe(net)
-            out = Path(tmp) / name
+            out = Path(tmp) / f"lecture-{name}"
             wall, m = default_run(overrides, out)
             to_target, _ = first_below(out, target)
             rows.append(
@@ -694,7 +698,7 @@ def references(path=None):
             theirs, printed = run_makemore(path, kind, MAKEMORE_STEPS)
             step, loss = re.findall(r"step (\d+) train loss: [\d.]+ test loss: ([\d.]+)", printed)[-1]
             loss = float(loss)
-            out = Path(tmp) / kind
+            out = Path(tmp) / f"makemore-{kind}"
             wall, m = default_run([f"model={kind}"], out)
             rows.append(
                 (
