@@ -482,7 +482,7 @@ def models(names=tuple(MODELS)):
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            out = Path(tmp) / f"lecture-{name}"
+            out = Path(tmp) / name
             wall, m = default_run([f"model={name}"], out)
             model, _, _ = checkpoint.load(out / "checkpoint.pt")
             params = sum(p.numel() for p in model.parameters())  # not the buffers: counts, running statistics
