@@ -265,6 +265,7 @@ class Trainer:
         # The minibatch NLLs since the last evaluation (its train/nll): those of this process, and the sum and
         # count of those before it where a resumed run continues between two evaluations.
         self.nlls, self.before = [], (0.0, 0)
+        self.last = {}  # the last step's evaluation: the final NLLs it computed, by split
         if state is not None:
             self.g.set_state(state["rng"])
             self.before = tuple(state["since"])
@@ -348,6 +349,7 @@ def fit(model, splits, cfg, writer, save, start=0, state=None):
             descend(model, splits, cfg, trainer, pending, start, first, signals)
     if pending.last is not None:
         log.info("step %d: train loss %.4f", cfg.steps, pending.last)
+    return trainer.last
 
 
 def descend(model, splits, cfg, trainer, pending, start, first, signals):
@@ -419,6 +421,10 @@ def evaluate(model, splits, cfg, trainer, pending, step, nll):
     model.train()
     if cfg.batch_size is not None and step != cfg.steps:
         trainer.nlls, trainer.before = [], (0.0, 0)
+    if (
+        step == cfg.steps
+    ):  # the model's final NLLs, as evaluated (full batch, train's is of the training pass)
+        trainer.last = {"val": val} | ({"train": train_nll} if cfg.batch_size is not None else {})
     pending.scalars += [("train/nll", train_nll, step)] + (
         [("val/nll", val, step)] if val is not None else []
     )
@@ -636,10 +642,10 @@ def run(cfg, out):
         str(out), purge_step=start + state["logged"] if state else None, max_queue=10_000
     ) as writer:
         board.log_hparams(writer, cfg, ignored)
-        fit(model, splits, cfg, writer, save, start, state)
+        evaluated = fit(model, splits, cfg, writer, save, start, state)
         with caught(signal.SIGINT, signal.SIGTERM) as signals:
             try:  # stopped at a signal: nothing is written yet, and continuing the checkpoint writes it all
-                nlls, drawn = final(model, splits, cfg)
+                nlls, drawn = final(model, splits, cfg, evaluated)
             except Signalled as e:
                 raise InterruptedOutputs(e.name, cfg.steps, save.path) from None
             # a signal here is acted on once every output is written
@@ -651,11 +657,19 @@ def run(cfg, out):
     return nlls[cfg.optimized_metric.split("/")[0]]
 
 
-def final(model, splits, cfg):
-    """After training, the long work: the final NLLs of the splits (as evaluated) and the samples."""
+def final(model, splits, cfg, known):
+    """After training, the long work: the final NLLs of the splits (as evaluated; those the last step's
+    evaluation computed of this same model are `known`) and the samples."""
     model.eval()
     with torch.no_grad():
-        nlls = {s: evaluated(splits, s, cfg).nll(model).item() if splits[s].total else None for s in SPLITS}
+        nlls = {
+            s: known[s]
+            if s in known
+            else evaluated(splits, s, cfg).nll(model).item()
+            if splits[s].total
+            else None
+            for s in SPLITS
+        }
     drawn = sample(
         model,
         cfg.sample.count,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 from helpers import cli, compose_config, metrics, resumed_halfway, same_weights, scalars
+from omegaconf import OmegaConf
 from torch import nn
 
 from makemore import MakemoreError, checkpoint
@@ -14,7 +15,7 @@ from makemore.board import hparam_values
 from makemore.config import ModelConfig
 from makemore.inference import sample, score
 from makemore.models import MODELS, Entry, LanguageModel, register
-from makemore.training import run
+from makemore.training import final, load_data, run
 
 SMALL = ("steps=6", "eval_interval=3", "sample.count=3", "figures=false")
 
@@ -185,3 +186,28 @@ def test_a_new_model_is_a_module_a_registry_entry_and_a_config_file(train_run, n
     assert [vocab.decode(w) for w in drawn] == (whole / "samples.txt").read_text().split("\n")[:5]
     (nll,) = score(model, vocab, ["emma"])
     assert nll > 0 and hparam_values(compose_config(*unigram))["model"] == "unigram"
+
+
+@pytest.mark.parametrize("name", ["mlp", "gru"])
+def test_the_final_nlls_taken_from_the_last_evaluation_are_those_of_the_saved_model(
+    train_run, names_subset, name
+):
+    """With minibatches, the last step's evaluation computes the train and val splits' NLLs of the final
+    model; metrics.json takes them from it rather than again. They equal the splits evaluated anew from the
+    checkpoint (BatchNorm's running statistics included)."""
+    batchnorm = ["model.batchnorm=true"] if name == "mlp" else []
+    out, _ = train_run(
+        *tiny(name),
+        *batchnorm,
+        "batch_size=16",
+        f"data.path={names_subset}",
+        "sample.count=0",
+        "figures=false",
+    )
+    model, _, state = checkpoint.load(out / "checkpoint.pt")
+    cfg = OmegaConf.create(state["config"])  # the run's own, resolved
+    _, splits = load_data(cfg)
+    anew, _ = final(model, splits, cfg, known={})
+    assert {f"{s}_nll": v for s, v in anew.items()} == {
+        k: metrics(out)[k] for k in ("train_nll", "val_nll", "test_nll")
+    }
