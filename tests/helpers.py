@@ -16,6 +16,9 @@ from hydra import compose, initialize_config_dir
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from makemore import checkpoint
+from makemore.inference import sample
+
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ROOT / "data" / "names.txt"
 # The overrides of the `finished_run` fixture: a test that resumes it, or runs into a copy of it, gives the
@@ -189,3 +192,17 @@ def trained_both_ways(path, make, optimizer, steps):
         curves.append(curve)
         models.append(model)
     return curves, models, data, every
+
+
+def sampled_one_at_a_time(train_run, overrides, windows):
+    """A BatchNorm model's run, its checkpoint reloaded: in evaluation mode (a window's logits do not depend
+    on the windows beside it), and sampling one name at a time draws the run's own samples. (model, vocab)."""
+    out, _ = train_run(*overrides, "steps=20", "sample.count=5", "sample.batched=false", "figures=false")
+    model, vocab, state = checkpoint.load(out / "checkpoint.pt")
+    assert not model.training
+    assert torch.allclose(model.next_logits(windows)[:1], model.next_logits(windows[:1]), atol=1e-6)
+    drawn = sample(
+        model, 5, state["config"]["seed"], batched=False, max_length=state["config"]["sample"]["max_length"]
+    )
+    assert [vocab.decode(w) for w in drawn] == (out / "samples.txt").read_text().split("\n")[:5]
+    return model, vocab

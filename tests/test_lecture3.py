@@ -9,12 +9,13 @@ from helpers import (
     new,
     resumed_halfway,
     same_weights,
+    sampled_one_at_a_time,
     scalars,
     trained_both_ways,
 )
 
 from makemore import checkpoint
-from makemore.inference import sample, score
+from makemore.inference import score
 from makemore.models import MLP
 from makemore.training import build, load_data
 
@@ -107,22 +108,8 @@ def test_a_batchnorm_run_resumed_halfway_is_bit_identical(train_run, names_subse
 def test_a_batchnorm_checkpoint_samples_one_name_at_a_time_with_its_running_statistics(
     train_run, names_subset
 ):
-    out, _ = train_run(
-        *PART3,
-        f"data.path={names_subset}",
-        "steps=20",
-        "sample.count=5",
-        "sample.batched=false",
-        "figures=false",
-    )
-    model, vocab, state = checkpoint.load(out / "checkpoint.pt")
-    assert not model.training  # evaluation mode: one window's logits do not depend on the others beside it
     windows = torch.tensor([[0, 0, 5], [0, 5, 13], [1, 2, 3]])
-    assert torch.allclose(model.next_logits(windows)[:1], model.next_logits(windows[:1]), atol=1e-6)
-    drawn = sample(
-        model, 5, state["config"]["seed"], batched=False, max_length=state["config"]["sample"]["max_length"]
-    )
-    assert [vocab.decode(w) for w in drawn] == (out / "samples.txt").read_text().split("\n")[:5]
+    model, vocab = sampled_one_at_a_time(train_run, [*PART3, f"data.path={names_subset}"], windows)
     (emma,) = score(model, vocab, ["emma"])
     assert 0 < emma < 30
 

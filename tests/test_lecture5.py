@@ -10,12 +10,13 @@ from helpers import (
     new,
     resumed_halfway,
     same_weights,
+    sampled_one_at_a_time,
     scalars,
     trained_both_ways,
 )
 
-from makemore import MakemoreError, checkpoint
-from makemore.inference import sample, score
+from makemore import MakemoreError
+from makemore.inference import score
 from makemore.models import MLP, WaveNet
 from makemore.models.base import BatchNorm1d
 from makemore.training import build
@@ -117,21 +118,7 @@ def test_a_wavenet_run_resumed_halfway_is_bit_identical(train_run, names_subset,
 
 
 def test_a_wavenet_checkpoint_samples_one_name_at_a_time_with_its_running_statistics(train_run, names_subset):
-    out, _ = train_run(
-        *TINY,
-        f"data.path={names_subset}",
-        "steps=20",
-        "sample.count=5",
-        "sample.batched=false",
-        "figures=false",
-    )
-    model, vocab, state = checkpoint.load(out / "checkpoint.pt")
-    assert not model.training  # evaluation mode: one window's logits do not depend on the others beside it
     windows = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 5], [0, 0, 0, 0, 0, 0, 5, 13], [1, 2, 3, 4, 5, 6, 7, 8]])
-    assert torch.allclose(model.next_logits(windows)[:1], model.next_logits(windows[:1]), atol=1e-6)
-    drawn = sample(
-        model, 5, state["config"]["seed"], batched=False, max_length=state["config"]["sample"]["max_length"]
-    )
-    assert [vocab.decode(w) for w in drawn] == (out / "samples.txt").read_text().split("\n")[:5]
+    model, vocab = sampled_one_at_a_time(train_run, [*TINY, f"data.path={names_subset}"], windows)
     emma, qzqz = score(model, vocab, ["emma", "qzqzqz"])
     assert 0 < emma < qzqz
